@@ -1,0 +1,119 @@
+"""The adapter protocol and the common cart model every adapter produces.
+
+Adapters translate a platform's wire format into `CartEvent`s; they never
+decide anything (rules such as "orders are sticky" live in `app.intake`), and
+they import neither Flask nor the database.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+
+class EventKind(str, enum.Enum):
+    UPDATED = "updated"
+    CHECKOUT_STARTED = "checkout_started"
+    ORDERED = "ordered"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class Item:
+    title: str
+    quantity: int
+    unit_price: Decimal
+    sku: str | None = None
+    image_url: str | None = None
+    product_url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "quantity": self.quantity,
+            "unit_price": str(self.unit_price),
+            "sku": self.sku,
+            "image_url": self.image_url,
+            "product_url": self.product_url,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Item:
+        return cls(
+            title=data["title"],
+            quantity=int(data["quantity"]),
+            unit_price=Decimal(data["unit_price"]),
+            sku=data.get("sku"),
+            image_url=data.get("image_url"),
+            product_url=data.get("product_url"),
+        )
+
+
+@dataclass(frozen=True)
+class CartEvent:
+    """One thing that happened to one cart, in platform-neutral terms.
+
+    `None` means "the platform did not say" and never erases what the cart row
+    already knows (a cart update without an email keeps the email we had).
+    """
+
+    store_id: int
+    cart_key: str
+    kind: EventKind
+    occurred_at: datetime
+    items: tuple[Item, ...] | None = None
+    total: Decimal | None = None
+    currency: str | None = None
+    email: str | None = None
+    first_name: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+    country: str | None = None
+    return_url: str | None = None
+    saved_link: bool = False
+    marketing_consent: bool | None = None
+    delivery_id: str | None = None
+    # Platform references used to link a checkout or an order to its cart.
+    checkout_key: str | None = None
+    order_ref: str | None = None
+    # Extra keys the cart may be known by (e.g. a Shopify checkout token).
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.occurred_at.tzinfo is None:
+            raise ValueError("CartEvent.occurred_at must be timezone-aware")
+        if not self.cart_key:
+            raise ValueError("CartEvent.cart_key must not be empty")
+
+
+class AdapterError(Exception):
+    """Base for what an adapter reports about a delivery it cannot accept."""
+
+
+class BadSignature(AdapterError):
+    """The delivery is not signed by who it claims (answer 401)."""
+
+
+class BadPayload(AdapterError):
+    """The body is malformed; `field` names the offending field (answer 400)."""
+
+    def __init__(self, field_name: str, reason: str) -> None:
+        super().__init__(f"{field_name}: {reason}")
+        self.field = field_name
+        self.reason = reason
+
+
+class Adapter(Protocol):
+    """What every platform module offers. Install/subscribe are per platform."""
+
+    name: str
+
+    def verify(self, raw_body: bytes, headers: Mapping[str, str], secret: str) -> None:
+        """Raise BadSignature unless the raw body is signed with `secret`."""
+
+    def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int) -> list[CartEvent]:
+        """Translate a verified delivery into zero or more CartEvents."""
