@@ -76,6 +76,8 @@ class CartEvent:
     return_url: str | None = None
     saved_link: bool = False
     marketing_consent: bool | None = None
+    # The platform's delivery/event id, for dedupe. An adapter that turns one
+    # delivery into several events gives each its own id.
     delivery_id: str | None = None
     # Platform references used to link a checkout or an order to its cart.
     checkout_key: str | None = None
@@ -88,6 +90,15 @@ class CartEvent:
             raise ValueError("CartEvent.occurred_at must be timezone-aware")
         if not self.cart_key:
             raise ValueError("CartEvent.cart_key must not be empty")
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup (HTTP/2 lowercases names)."""
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
 
 
 class AdapterError(Exception):

@@ -1,0 +1,85 @@
+"""Cartback's app factory: config in layers, extensions, blueprints, one error map."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from app import config as config_module
+from app.db import Database, upgrade
+from app.errors import CartbackError
+from app.links import Links
+from app.logs import configure_logging
+from app.mail import make_mailer
+from app.runtime import Runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    instance_path = Path((overrides or {}).get("INSTANCE_PATH", app.instance_path))
+    app.config.update(config_module.load(instance_path, overrides))
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+    configure_logging(app.config["LOG_LEVEL"])
+
+    db = Database()
+    db.init_app(app)
+    if app.config["AUTO_MIGRATE"]:
+        assert db.engine is not None
+        upgrade(db.engine)
+
+    runtime = Runtime(
+        db=db,
+        mailer=make_mailer(app.config),
+        links=Links(app.config["SECRET_KEY"], app.config["PUBLIC_URL"]),
+        config=app.config,
+    )
+    app.extensions["cartback"] = runtime
+
+    from app.web import shopper, webhooks
+
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(shopper.bp)
+    _register_errors(app)
+
+    if app.config["RUN_SCHEDULER"]:
+        from app.scheduling import start_timers
+
+        start_timers(app, runtime)
+    return app
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/webhooks/", "/collect/", "/api/")) or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CartbackError)
+    def _ours(err: CartbackError) -> ResponseReturnValue:
+        if err.status >= 500:
+            log.error("request failed: %s", err, extra={"path": request.path})
+        return jsonify({"error": err.public_message}), err.status
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException) -> ResponseReturnValue:
+        if _wants_json():
+            messages = {413: "body is larger than the limit",
+                        405: "method not allowed", 404: "not found"}
+            message = messages.get(err.code or 500, err.name.lower())
+            return jsonify({"error": message}), err.code or 500
+        return err

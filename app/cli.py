@@ -1,0 +1,146 @@
+"""The `cartback` command: a Flask CLI group bound to the app factory."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from app import create_app
+from app.db import upgrade
+from app.errors import ConfigError
+from app.stores import StoreInputError, create_store, store_json
+from app.wake import wake_due
+
+
+def _factory() -> Flask:
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_factory, add_default_commands=False,
+             add_version_option=False, load_dotenv=False)
+def cli() -> None:
+    """Cartback: wins back abandoned carts. Settings come from CARTBACK_* env vars."""
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="cartback")
+    except ConfigError as err:
+        click.echo(f"Configuration problem: {err}", err=True)
+        sys.exit(2)
+
+
+@cli.command(with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the web app and the timers in one process (embedded default)."""
+    overrides: dict[str, object] = {}
+    import os
+
+    if "CARTBACK_RUN_SCHEDULER" not in os.environ:
+        overrides["RUN_SCHEDULER"] = True
+    app = create_app(overrides)
+    click.echo(f"Cartback listening on http://{host}:{port}  (timers "
+               f"{'on' if app.config['RUN_SCHEDULER'] else 'off'}; "
+               f"mail: {app.config['MAIL_BACKEND']})")
+    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (production PostgreSQL runs this on deploy)."""
+    engine = current_app.extensions["db"].engine
+    upgrade(engine)
+    click.echo("database is at the newest schema")
+
+
+@cli.group()
+def stores() -> None:
+    """Connect and list stores."""
+
+
+@stores.command("add")
+@click.option("--platform", type=click.Choice(["custom"]), required=True)
+@click.option("--name", default="", help="Store name shown in emails.")
+@click.option("--domain", required=True, help="The storefront's host, e.g. shop.example.com.")
+@click.option("--timezone", "timezone_name", default="UTC", show_default=True,
+              help="IANA timezone for quiet hours when the shopper's is unknown.")
+@click.option("--from-email", default=None, help="Address reminders are sent from.")
+def stores_add(platform: str, name: str, domain: str, timezone_name: str,
+               from_email: str | None) -> None:
+    """Register a store and print its JSON (id, webhook_secret, ...)."""
+    runtime = current_app.extensions["cartback"]
+    try:
+        with runtime.db.transaction() as session:
+            store = create_store(session, platform=platform, name=name or domain, domain=domain,
+                                 timezone=timezone_name, from_email=from_email)
+            data = store_json(store, current_app.config["PUBLIC_URL"])
+    except StoreInputError as err:
+        raise click.BadParameter(str(err)) from err
+    click.echo(json.dumps(data, indent=2))
+
+
+@stores.command("list")
+def stores_list() -> None:
+    """Print every store as one JSON line."""
+    from sqlalchemy import select
+
+    from app.models import Store
+
+    runtime = current_app.extensions["cartback"]
+    with runtime.db.new_session() as session:
+        for store in session.scalars(select(Store).order_by(Store.id)):
+            data = store_json(store, current_app.config["PUBLIC_URL"])
+            data.pop("webhook_secret")
+            click.echo(json.dumps(data))
+
+
+def _parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise click.BadParameter("use ISO 8601, e.g. 2026-11-23T15:00:00+00:00") from err
+    if parsed.tzinfo is None:
+        raise click.BadParameter("include a UTC offset, e.g. +00:00 or Z")
+    return parsed
+
+
+@cli.command("wake-due")
+@click.option("--now", "now_text", default=None, help="ISO 8601 moment to act as (default: now).")
+def wake_due_command(now_text: str | None) -> None:
+    """Run every wake due at NOW; print one JSON line per cart handled."""
+    runtime = current_app.extensions["cartback"]
+    now = _parse_now(now_text)
+    for result in wake_due(runtime, now):
+        click.echo(json.dumps({"cart_id": result.cart_id, "move": result.move,
+                               "result": result.result, "reason": result.reason,
+                               "wake_at": result.wake_at.isoformat() if result.wake_at else None}))
+
+
+@cli.command(with_appcontext=False)
+@click.option("--outbox", default="cartback-demo-outbox", show_default=True,
+              help="Folder the demo's emails are written to.")
+@click.option("--carts", default=40, show_default=True, type=click.IntRange(10, 2000))
+@click.option("--seed", default=7, show_default=True, type=int)
+def demo(outbox: str, carts: int, seed: int) -> None:
+    """Play a day of store traffic in accelerated time and summarise it."""
+    from app.demo import run_demo
+
+    run_demo(outbox_dir=outbox, cart_count=carts, seed=seed)
+
+
+if __name__ == "__main__":
+    main()

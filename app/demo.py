@@ -1,0 +1,209 @@
+"""`cartback demo`: a temporary store plays two days of traffic in fast time.
+
+Everything goes through the real paths: signed JSON posted to the custom
+webhook endpoint, the waiter and the sender on a simulated clock, emails
+written to an outbox folder. Nothing here is special-cased for the demo
+except the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import func, select
+
+from app import create_app
+from app.models import Cart, Send
+from app.stores import create_store
+from app.wake import wake_due
+from platforms.signing import sign_base64
+
+STEP = timedelta(minutes=10)
+DURATION = timedelta(hours=48)
+
+PRODUCTS = [
+    ("Linen shirt", "49.00"), ("Canvas tote", "24.50"), ("Merino beanie", "32.00"),
+    ("Leather wallet", "65.00"), ("Ceramic mug", "18.00"), ("Wool socks (3 pairs)", "21.00"),
+    ("Denim jacket", "119.00"), ("Silk scarf", "58.00"), ("Desk lamp", "74.90"),
+]
+NAMES = ["Ada", "Ben", "Chloé", "Dev", "Elif", "Femi", "Greta", "Hiro", "Inès", "Jonas", None]
+TIMEZONES = ["Europe/London", "Europe/Berlin", "America/New_York", "Asia/Kolkata", None]
+
+
+@dataclass(order=True)
+class Step:
+    at: datetime
+    order: int
+    action: Callable[[], None] = field(compare=False)
+
+
+@dataclass
+class Scenario:
+    """The demo's script: timed actions plus a label per cart for the summary."""
+
+    steps: list[Step] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+
+    def add(self, at: datetime, action: Callable[[], None]) -> None:
+        self.steps.append(Step(at, len(self.steps), action))
+
+
+def _cart_body(cart_id: str, event: str, at: datetime, rng: random.Random, *,
+               email: str | None, saved: bool = False, items: list[dict[str, Any]] | None = None,
+               name: str | None = None, tz: str | None = None) -> dict[str, Any]:
+    if items is None:
+        chosen = rng.sample(PRODUCTS, rng.randint(1, 3))
+        items = [{"title": t, "quantity": rng.randint(1, 2), "price": p, "sku": t[:3].upper()}
+                 for t, p in chosen]
+    total = sum(float(i["price"]) * i["quantity"] for i in items)
+    body: dict[str, Any] = {
+        "event": event, "cart_id": cart_id, "occurred_at": at.isoformat(), "items": items,
+        "total": f"{total:.2f}", "currency": "EUR", "locale": "en-GB",
+        "return_url": f"https://demo-shop.example/cart/{cart_id}", "saved_link": saved,
+        "event_id": f"{cart_id}-{event}-{at.timestamp():.0f}",
+    }
+    if email:
+        body["email"] = email
+    if name:
+        body["first_name"] = name
+    if tz:
+        body["timezone"] = tz
+    return body
+
+
+def build_scenario(start: datetime, count: int, rng: random.Random,
+                   post: Callable[[dict[str, Any]], None]) -> Scenario:
+    scenario = Scenario()
+    for n in range(count):
+        cart_id = f"demo-{n:04d}"
+        # Traffic over the first day, busiest in the afternoon and evening.
+        at = start + timedelta(minutes=rng.triangular(0, 24 * 60, 15 * 60))
+        name = rng.choice(NAMES)
+        email = f"{(name or 'shopper').lower()}.{n}@example.com"
+        tz = rng.choice(TIMEZONES)
+        kind = rng.choices(
+            ["bought", "abandoned", "no_email", "saved", "reset", "recovered"],
+            weights=[30, 30, 15, 8, 8, 9])[0]
+        scenario.kinds[kind] += 1
+        updated = _cart_body(cart_id, "cart.updated", at, rng, email=None, tz=tz)
+        scenario.add(at, lambda b=updated: post(b))
+        if kind == "no_email":
+            continue
+        saved = kind == "saved"
+        checkout_at = at + timedelta(minutes=rng.randint(2, 20))
+        checkout = _cart_body(cart_id, "checkout.started", checkout_at, rng, email=email,
+                              saved=saved, items=updated["items"], name=name, tz=tz)
+        scenario.add(checkout_at, lambda b=checkout: post(b))
+        if kind == "bought":
+            paid_at = checkout_at + timedelta(minutes=rng.randint(3, 90))
+            order = dict(checkout, event="order.placed", occurred_at=paid_at.isoformat(),
+                         event_id=f"{cart_id}-order")
+            scenario.add(paid_at, lambda b=order: post(b))
+        elif kind == "reset":
+            # The shopper comes back three hours later and adds something:
+            # the clock starts again from that change.
+            later = checkout_at + timedelta(hours=3)
+            items = updated["items"] + [{"title": "Gift wrap", "quantity": 1, "price": "4.00"}]
+            again = _cart_body(cart_id, "cart.updated", later, rng, email=email, items=items,
+                               name=name, tz=tz)
+            scenario.add(later, lambda b=again: post(b))
+        elif kind == "recovered":
+            # Comes back a few hours after the first reminder (4 h) and buys.
+            back_at = checkout_at + timedelta(hours=rng.uniform(5, 20))
+            order = dict(checkout, event="order.placed", occurred_at=back_at.isoformat(),
+                         event_id=f"{cart_id}-order")
+            scenario.add(back_at, lambda b=order: post(b))
+    scenario.steps.sort()
+    return scenario
+
+
+def run_demo(outbox_dir: str, cart_count: int, seed: int) -> None:
+    outbox = Path(outbox_dir).resolve()
+    if outbox.exists():
+        shutil.rmtree(outbox)
+    workdir = Path(tempfile.mkdtemp(prefix="cartback-demo-"))
+    rng = random.Random(seed)
+    start = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
+    clock = {"now": start}
+
+    app = create_app({
+        "INSTANCE_PATH": str(workdir),
+        "DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}",
+        "OUTBOX_DIR": str(outbox),
+        "PUBLIC_URL": "http://localhost:5000",
+        "RUN_SCHEDULER": False,
+        "LOG_LEVEL": "WARNING",
+    })
+    runtime = app.extensions["cartback"]
+    runtime.clock = lambda: clock["now"]
+    with runtime.db.transaction() as session:
+        store = create_store(session, platform="custom", name="Demo Shop",
+                             domain="demo-shop.example", timezone="Europe/London",
+                             from_email="hello@demo-shop.example")
+        store.settings = {"postal_address": "1 Demo Street, London"}
+        store_id, secret = store.id, store.webhook_secret
+    client = app.test_client()
+    answers: Counter[int] = Counter()
+
+    def post(body: dict[str, Any]) -> None:
+        raw = json.dumps(body).encode()
+        response = client.post(f"/webhooks/custom/{store_id}", data=raw,
+                               headers={"X-Cartback-Hmac-Sha256": sign_base64(secret, raw),
+                                        "Content-Type": "application/json"})
+        answers[response.status_code] += 1
+
+    scenario = build_scenario(start, cart_count, rng, post)
+    steps = list(scenario.steps)
+    click.echo(f"Demo Shop: {cart_count} shoppers over two simulated days "
+               f"(first reminder 4 h after the last change, second 24 h later).")
+    ticks = int(DURATION / STEP)
+    with click.progressbar(range(ticks), label="Simulating", width=36) as bar:
+        for tick in bar:
+            clock["now"] = start + STEP * (tick + 1)
+            while steps and steps[0].at <= clock["now"]:
+                steps.pop(0).action()
+            wake_due(runtime, clock["now"])
+
+    _summary(runtime, store_id, answers, outbox)
+
+
+def _summary(runtime: Any, store_id: int, answers: Counter[int], outbox: Path) -> None:
+    with runtime.db.new_session() as session:
+        statuses = dict(session.execute(
+            select(Cart.status, func.count()).where(Cart.store_id == store_id)
+            .group_by(Cart.status)).tuples().all())
+        sends = session.execute(
+            select(Send.move, Send.result, Send.reason, func.count())
+            .where(Send.store_id == store_id)
+            .group_by(Send.move, Send.result, Send.reason)).tuples().all()
+    rows: list[tuple[str, str]] = [
+        ("Carts seen", str(sum(statuses.values()))),
+        ("Webhook answers", ", ".join(f"{code}: {n}" for code, n in sorted(answers.items()))),
+    ]
+    for status in ("active", "reminded", "recovered", "bought", "expired", "stopped"):
+        if statuses.get(status):
+            rows.append((f"  carts {status}", str(statuses[status])))
+    for move, result, reason, count in sorted(sends, key=lambda r: (r[0], r[1], r[2] or "")):
+        label = f"{move} reminder {result}" + (f" ({reason})" if reason else "")
+        rows.append((label, str(count)))
+    width = max(len(label) for label, _ in rows)
+    click.echo("")
+    click.echo("Summary".ljust(width) + "  count")
+    click.echo("-" * (width + 7))
+    for label, value in rows:
+        click.echo(f"{label.ljust(width)}  {value}")
+    emails = sorted(outbox.glob("*.eml")) if outbox.exists() else []
+    click.echo("")
+    click.echo(f"{len(emails)} emails written to {outbox}")
+    if emails:
+        click.echo(f"Open one in any mail client, e.g. {emails[0]}")

@@ -1,0 +1,39 @@
+"""The parts the domain flow needs, bundled once per process.
+
+Web views, the scheduler's fire callback and the CLI all reach intake and the
+waiter through a `Runtime`, so none of them builds its own mailer or clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from app.db import Database
+from app.links import Links
+from app.mail import Mailer
+from scheduler import NullTimers, Timers
+
+
+class Polisher(Protocol):
+    """Rewrites the plain opening line, or returns None to keep it."""
+
+    def polish(self, plain_line: str, *, voice: str, items: list[str], saved_link: bool,
+               store_name: str) -> str | None: ...
+
+
+def real_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    db: Database
+    mailer: Mailer
+    links: Links
+    config: dict[str, Any]
+    timers: Timers = field(default_factory=NullTimers)
+    polisher: Polisher | None = None
+    clock: Callable[[], datetime] = real_now

@@ -1,0 +1,183 @@
+"""Per-store settings as a typed schema, and the `Rules` the domain reads.
+
+Each field says its label, help text, kind and default once; validation, the
+defaults the waiter and gates use, and the admin form all come from here.
+Values live in `Store.settings` (JSON); anything missing falls back to the
+default, so adding a setting needs no migration.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    kind: str  # minutes | hours | days | time | timezone | text | email | bool | choice
+    default: Any
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    secret: bool = False
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("first_wait_minutes", "First reminder after", "minutes", 240,
+          "Minutes since the shopper last touched the cart.", minimum=15, maximum=7 * 24 * 60),
+    Field("second_wait_hours", "Second reminder after", "hours", 24,
+          "Hours after the first reminder.", minimum=1, maximum=14 * 24),
+    Field("give_up_days", "Give up after", "days", 7,
+          "Days since the last activity after which no reminder is sent.", minimum=1, maximum=60),
+    Field("quiet_start", "Quiet hours start", "time", "21:00",
+          "No email from this time (shopper's timezone when known)."),
+    Field("quiet_end", "Quiet hours end", "time", "08:00", "Emails resume at this time."),
+    Field("dnd_hours", "Do-not-disturb window", "hours", 72,
+          "Skip shoppers reminded about another cart within this many hours.",
+          minimum=0, maximum=30 * 24),
+    Field("consent_policy", "Consent policy", "choice", "all",
+          "Who may be reminded.", choices=("all", "subscribers_only", "by_region")),
+    Field("attribution_days", "Count an order as recovered within", "days", 7,
+          "Days after a reminder within which an order counts as recovered.",
+          minimum=1, maximum=60),
+    Field("sender_name", "Sender name", "text", "", "Shown as the From name; store name if empty."),
+    Field("reply_to", "Reply-to address", "email", "", "Where shopper replies go."),
+    Field("postal_address", "Postal address", "text", "",
+          "Printed in every email's footer (required by anti-spam law)."),
+    Field("voice", "Store voice", "text", "",
+          "One sentence on how the store talks, for the polished opening line."),
+    Field("polish", "Polish the opening line", "bool", True,
+          "Let the language model rewrite the first line in the store's voice."),
+    Field("paused", "Pause all reminders", "bool", False,
+          "Nothing is sent while paused; timers keep running."),
+)
+
+FIELDS_BY_KEY = {f.key: f for f in FIELDS}
+
+
+class SettingsError(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def parse_time(value: str) -> time:
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+    if not match:
+        raise ValueError("use HH:MM, 24-hour")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"{value!r} is not a known IANA timezone") from err
+    return value
+
+
+def _clean(field: Field, raw: Any) -> Any:
+    if field.kind in {"minutes", "hours", "days"}:
+        if isinstance(raw, bool):
+            raise ValueError("must be a number")
+        try:
+            number = float(raw)
+        except (TypeError, ValueError) as err:
+            raise ValueError("must be a number") from err
+        if field.minimum is not None and number < field.minimum:
+            raise ValueError(f"must be at least {field.minimum:g}")
+        if field.maximum is not None and number > field.maximum:
+            raise ValueError(f"must be at most {field.maximum:g}")
+        return int(number) if number.is_integer() else number
+    if field.kind == "time":
+        return parse_time(str(raw)).strftime("%H:%M")
+    if field.kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).lower() in {"1", "true", "on", "yes"}:
+            return True
+        if str(raw).lower() in {"0", "false", "off", "no", ""}:
+            return False
+        raise ValueError("must be on or off")
+    if field.kind == "choice":
+        if raw not in field.choices:
+            raise ValueError(f"choose one of {', '.join(field.choices)}")
+        return raw
+    if field.kind == "email":
+        value = str(raw).strip()
+        if value and not EMAIL_RE.match(value):
+            raise ValueError("is not an email address")
+        return value
+    if field.kind == "timezone":
+        return check_timezone(str(raw))
+    value = str(raw)
+    if field.key != "postal_address" and ("\r" in value or "\n" in value):
+        raise ValueError("must be one line")
+    if len(value) > 500:
+        raise ValueError("is too long (500 characters at most)")
+    return value
+
+
+def validate(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Clean `changes`; raise SettingsError naming every bad field."""
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key, raw in changes.items():
+        field = FIELDS_BY_KEY.get(key)
+        if field is None:
+            errors[key] = "is not a setting"
+            continue
+        try:
+            cleaned[key] = _clean(field, raw)
+        except ValueError as err:
+            errors[key] = str(err)
+    if errors:
+        raise SettingsError(errors)
+    return cleaned
+
+
+def effective(stored: Mapping[str, Any] | None) -> dict[str, Any]:
+    values = {f.key: f.default for f in FIELDS}
+    values.update({k: v for k, v in (stored or {}).items() if k in FIELDS_BY_KEY})
+    return values
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the waiter and the gates need to know about a store, typed."""
+
+    first_wait: timedelta = timedelta(hours=4)
+    second_wait: timedelta = timedelta(hours=24)
+    give_up_after: timedelta = timedelta(days=7)
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    store_timezone: str = "UTC"
+    dnd_window: timedelta = timedelta(hours=72)
+    consent_policy: str = "all"
+    attribution_window: timedelta = timedelta(days=7)
+    paused: bool = False
+
+    @classmethod
+    def for_store(cls, stored: Mapping[str, Any] | None, store_timezone: str) -> Rules:
+        values = effective(stored)
+        return cls(
+            first_wait=timedelta(minutes=values["first_wait_minutes"]),
+            second_wait=timedelta(hours=values["second_wait_hours"]),
+            give_up_after=timedelta(days=values["give_up_days"]),
+            quiet_start=parse_time(values["quiet_start"]),
+            quiet_end=parse_time(values["quiet_end"]),
+            store_timezone=store_timezone,
+            dnd_window=timedelta(hours=values["dnd_hours"]),
+            consent_policy=values["consent_policy"],
+            attribution_window=timedelta(days=values["attribution_days"]),
+            paused=bool(values["paused"]),
+        )

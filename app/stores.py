@@ -1,0 +1,60 @@
+"""Creating stores and describing them (CLI output, install callbacks)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.models import Store
+from app.settings import EMAIL_RE, check_timezone
+
+
+class StoreInputError(ValueError):
+    pass
+
+
+def create_store(session: Session, *, platform: str, name: str, domain: str,
+                 timezone: str = "UTC", from_email: str | None = None,
+                 credentials: str | None = None,
+                 platform_state: dict[str, Any] | None = None) -> Store:
+    try:
+        check_timezone(timezone)
+    except ValueError as err:
+        raise StoreInputError(str(err)) from err
+    if from_email and not EMAIL_RE.match(from_email):
+        raise StoreInputError(f"{from_email!r} is not an email address")
+    if not domain.strip():
+        raise StoreInputError("a store needs a domain")
+    store = Store(
+        platform=platform,
+        name=name.strip() or domain,
+        domain=domain.strip(),
+        timezone=timezone,
+        from_email=from_email,
+        webhook_secret=secrets.token_urlsafe(32),
+        public_key="pk_" + secrets.token_urlsafe(18),
+        credentials=credentials,
+        settings={},
+        platform_state=platform_state or {},
+        installed=True,
+    )
+    session.add(store)
+    session.flush()
+    return store
+
+
+def store_json(store: Store, public_url: str) -> dict[str, Any]:
+    base = public_url.rstrip("/")
+    return {
+        "id": store.id,
+        "platform": store.platform,
+        "name": store.name,
+        "domain": store.domain,
+        "timezone": store.timezone,
+        "from_email": store.from_email,
+        "webhook_secret": store.webhook_secret,
+        "public_key": store.public_key,
+        "webhook_url": f"{base}/webhooks/{store.platform}/{store.id}",
+    }
