@@ -64,8 +64,11 @@ def claim_delivery(session: Session, store_id: int, delivery_id: str) -> bool:
         _insert(session)(Delivery)
         .values(store_id=store_id, delivery_id=delivery_id[:255])
         .on_conflict_do_nothing(index_elements=["store_id", "delivery_id"])
+        .returning(Delivery.id)
     )
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    # RETURNING yields a row only when the insert happened (rowcount is not
+    # reliable across drivers for ON CONFLICT DO NOTHING).
+    return session.execute(stmt).first() is not None
 
 
 def _find_cart(session: Session, event: CartEvent) -> Cart | None:
@@ -120,8 +123,9 @@ def _create(session: Session, event: CartEvent) -> tuple[Cart, bool]:
             updated_at=event.occurred_at,
         )
         .on_conflict_do_nothing(index_elements=["store_id", "cart_key"])
+        .returning(Cart.id)
     )
-    created = bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    created = session.execute(stmt).first() is not None
     cart = session.scalars(
         select(Cart)
         .where(Cart.store_id == event.store_id, Cart.cart_key == event.cart_key)

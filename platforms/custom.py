@@ -100,7 +100,6 @@ def _items(raw: Any) -> tuple[Item, ...] | None:
         where = f"items[{index}]"
         if not isinstance(entry, dict):
             raise BadPayload(where, "must be an object")
-        title = _str(entry, "title", required=True, max_len=500)
         quantity = entry.get("quantity", 1)
         if isinstance(quantity, bool) or not isinstance(quantity, int):
             raise BadPayload(f"{where}.quantity", "must be a whole number")
@@ -109,6 +108,7 @@ def _items(raw: Any) -> tuple[Item, ...] | None:
         if "price" not in entry:
             raise BadPayload(f"{where}.price", "is required")
         try:
+            title = _str(entry, "title", required=True, max_len=500)
             image_url = _url(entry, "image_url")
             product_url = _url(entry, "url")
             sku = _str(entry, "sku", max_len=255)

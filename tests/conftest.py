@@ -1,0 +1,220 @@
+"""Shared fixtures: an app on a fresh database (SQLite, and PostgreSQL when a
+URL is given), a controllable clock, stores, and signed webhook posts.
+
+Every test that uses `app` runs once per database backend. PostgreSQL runs
+when CARTBACK_TEST_POSTGRES_URL is set (`.ci/run` sets it); without it those
+runs are skipped with a visible reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.db import make_engine, upgrade
+from app.models import Base, Store
+from app.stores import create_store
+from platforms.signing import sign_base64
+
+POSTGRES_URL = os.environ.get("CARTBACK_TEST_POSTGRES_URL")
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set(self, moment: datetime) -> datetime:
+        self.now = moment
+        return moment
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test (migrating is the slow part)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL run skipped: set CARTBACK_TEST_POSTGRES_URL to enable it")
+    name = f"cartback_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(_psycopg(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(_psycopg(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _psycopg(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith(
+        "postgresql://") else url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path,
+                 sqlite_template: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "cartback.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_database")
+    engine = make_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app_overrides() -> dict[str, Any]:
+    """Override in a test module to change config for its tests."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, clock: Clock,
+        app_overrides: dict[str, Any]) -> Iterator[Any]:
+    overrides = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "PUBLIC_URL": "https://cartback.test",
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "RUN_SCHEDULER": False,
+        "AUTO_MIGRATE": False,
+        "LOG_LEVEL": "WARNING",
+    }
+    overrides.update(app_overrides)
+    application = create_app(overrides)
+    application.extensions["cartback"].clock = clock
+    yield application
+    application.extensions["db"].engine.dispose()
+
+
+@pytest.fixture
+def runtime(app: Any) -> Any:
+    return app.extensions["cartback"]
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Any) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_store(runtime: Any) -> Any:
+    def _make(**fields: Any) -> Store:
+        settings = fields.pop("settings", None)
+        values = {"platform": "custom", "name": "Maple & Co", "domain": "maple.example",
+                  "timezone": "UTC", "from_email": "hello@maple.example"}
+        values.update(fields)
+        with runtime.db.transaction() as session:
+            store = create_store(session, **values)
+            if settings:
+                store.settings = settings
+        return store
+
+    return _make
+
+
+@pytest.fixture
+def store(make_store: Any) -> Store:
+    return make_store()
+
+
+def cart_body(event: str = "checkout.started", cart_id: str = "c-1", *,
+              occurred_at: datetime | str = T0, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "event": event,
+        "cart_id": cart_id,
+        "occurred_at": occurred_at.isoformat() if isinstance(occurred_at, datetime) else occurred_at,
+        "items": [{"title": "Linen shirt", "quantity": 2, "price": "49.00", "sku": "LS-1",
+                   "image_url": "https://maple.example/img/ls.jpg",
+                   "url": "https://maple.example/p/linen-shirt"}],
+        "total": "98.00",
+        "currency": "EUR",
+        "email": "ada@example.com",
+        "first_name": "Ada",
+        "locale": "en-GB",
+        "return_url": f"https://maple.example/cart/{cart_id}",
+    }
+    body.update(extra)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+@pytest.fixture
+def post_custom(client: Any, store: Store) -> Any:
+    """POST a correctly signed custom webhook (dict → JSON, or raw bytes)."""
+
+    def _post(body: dict[str, Any] | bytes, *, target: Store | None = None,
+              secret: str | None = None, signature: str | None = None) -> Any:
+        target = target or store
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        sig = signature if signature is not None else sign_base64(
+            secret or target.webhook_secret, raw)
+        return client.post(f"/webhooks/custom/{target.id}", data=raw,
+                           headers={"X-Cartback-Hmac-Sha256": sig,
+                                    "Content-Type": "application/json"})
+
+    return _post
+
+
+def read_outbox(directory: str | Path) -> list[EmailMessage]:
+    """Every .eml in the outbox, parsed back with the standard library."""
+    folder = Path(directory)
+    if not folder.exists():
+        return []
+    parser = BytesParser(policy=policy.default)
+    return [parser.parsebytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]  # type: ignore[misc]
+
+
+@pytest.fixture
+def outbox(app: Any) -> Any:
+    return lambda: read_outbox(app.config["OUTBOX_DIR"])
