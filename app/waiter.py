@@ -48,8 +48,11 @@ def decide(cart: CartState, now: datetime, rules: Rules) -> Move | None:
     """None for carts that get no move at all (bought, recovered, stopped, expired)."""
     if cart.status not in LIVE_STATUSES:
         return None
+    give_up_at = cart.last_activity_at + rules.give_up_after
     if cart.stage >= 2:
-        return GIVE_UP
+        # Nothing more to send; the cart stays `reminded` until the give-up
+        # age so the list shows it as still in play.
+        return GIVE_UP if now >= give_up_at else Move(MoveKind.WAIT, give_up_at)
 
     # Any change to the cart resets the clock: both reminders wait at least
     # `first_wait` after the last activity, so a shopper still adding items is
@@ -57,7 +60,6 @@ def decide(cart: CartState, now: datetime, rules: Rules) -> Move | None:
     due = cart.last_activity_at + rules.first_wait
     if cart.stage == 1 and cart.stage_at is not None:
         due = max(due, cart.stage_at + rules.second_wait)
-    give_up_at = cart.last_activity_at + rules.give_up_after
 
     if due >= give_up_at:
         return GIVE_UP if now >= give_up_at else Move(MoveKind.WAIT, give_up_at)

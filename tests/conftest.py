@@ -35,6 +35,13 @@ POSTGRES_URL = os.environ.get("CARTBACK_TEST_POSTGRES_URL")
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    if POSTGRES_URL:
+        return "databases: SQLite and PostgreSQL (CARTBACK_TEST_POSTGRES_URL is set)"
+    return ("databases: SQLite only; PostgreSQL runs are SKIPPED because "
+            "CARTBACK_TEST_POSTGRES_URL is not set")
+
+
 @dataclass
 class Clock:
     now: datetime = T0
@@ -143,9 +150,21 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
+class CliRunner:
+    """Invokes the `cartback` command group against the test app."""
+
+    def __init__(self, app: Any) -> None:
+        self._runner = app.test_cli_runner()
+
+    def invoke(self, args: list[str], **kwargs: Any) -> Any:
+        from app.cli import cli
+
+        return self._runner.invoke(cli, args=args, **kwargs)
+
+
 @pytest.fixture
-def runner(app: Any) -> Any:
-    return app.test_cli_runner()
+def runner(app: Any) -> CliRunner:
+    return CliRunner(app)
 
 
 @pytest.fixture

@@ -50,9 +50,11 @@ def test_waiter_cart_changed_resets_clock_before_second():
     assert move.until == first_at + timedelta(hours=27)
 
 
-def test_waiter_gives_up_after_the_second():
-    cart = FakeCart(status="reminded", stage=2, stage_at=T0)
-    assert decide(cart, T0, RULES).kind is MoveKind.GIVE_UP
+def test_waiter_gives_up_after_the_second_at_the_give_up_age():
+    cart = FakeCart(status="reminded", stage=2, stage_at=T0 + timedelta(hours=28))
+    move = decide(cart, T0 + timedelta(hours=28), RULES)
+    assert move.kind is MoveKind.WAIT and move.until == T0 + timedelta(days=7)
+    assert decide(cart, T0 + timedelta(days=7), RULES).kind is MoveKind.GIVE_UP
 
 
 def test_waiter_gives_up_past_the_give_up_age():
