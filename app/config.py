@@ -78,14 +78,12 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None,
 def _validate(config: Mapping[str, Any]) -> None:
     backend = config["MAIL_BACKEND"]
     if backend not in MAIL_BACKENDS:
-        raise ConfigError(
-            f"{PREFIX}MAIL_BACKEND is {backend!r}; choose one of {', '.join(sorted(MAIL_BACKENDS))}."
-        )
+        choices = ", ".join(sorted(MAIL_BACKENDS))
+        raise ConfigError(f"{PREFIX}MAIL_BACKEND is {backend!r}; choose one of {choices}.")
     public_url = str(config["PUBLIC_URL"])
     if not public_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"{PREFIX}PUBLIC_URL must be the http(s) address shoppers reach us at, not {public_url!r}."
-        )
+        raise ConfigError(f"{PREFIX}PUBLIC_URL must be the http(s) address shoppers reach us "
+                          f"at, not {public_url!r}.")
     url = str(config["DATABASE_URL"])
     if not url.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"{PREFIX}DATABASE_URL must be a sqlite:// or postgresql:// URL.")

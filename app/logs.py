@@ -23,7 +23,8 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                data[key] = value if isinstance(value, (int, float, bool, type(None))) else str(value)
+                plain = isinstance(value, (int, float, bool, type(None)))
+                data[key] = value if plain else str(value)
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data)

@@ -193,7 +193,8 @@ def cart_body(event: str = "checkout.started", cart_id: str = "c-1", *,
     body: dict[str, Any] = {
         "event": event,
         "cart_id": cart_id,
-        "occurred_at": occurred_at.isoformat() if isinstance(occurred_at, datetime) else occurred_at,
+        "occurred_at": (occurred_at.isoformat() if isinstance(occurred_at, datetime)
+                        else occurred_at),
         "items": [{"title": "Linen shirt", "quantity": 2, "price": "49.00", "sku": "LS-1",
                    "image_url": "https://maple.example/img/ls.jpg",
                    "url": "https://maple.example/p/linen-shirt"}],

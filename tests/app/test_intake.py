@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -10,7 +11,6 @@ from app.ingest import ingest
 from app.models import Activity, Cart
 from conftest import T0
 from platforms.base import CartEvent, EventKind, Item
-from decimal import Decimal
 
 
 def event(store, kind=EventKind.CHECKOUT_STARTED, key="c-1", at=T0, **fields):

@@ -1,0 +1,64 @@
+"""Config in layers: defaults, CARTBACK_* env vars, then overrides; fail fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from app.config import load
+from app.errors import ConfigError
+
+
+def test_config_reads_prefixed_env_without_prefix(tmp_path: Path):
+    config = load(tmp_path, environ={"CARTBACK_PUBLIC_URL": "https://cb.example",
+                                     "CARTBACK_RUN_SCHEDULER": "yes", "OTHER_THING": "x"})
+    assert config["PUBLIC_URL"] == "https://cb.example"
+    assert config["RUN_SCHEDULER"] is True
+    assert "OTHER_THING" not in config
+
+
+def test_config_overrides_win_over_env(tmp_path: Path):
+    config = load(tmp_path, {"MAIL_BACKEND": "outbox"}, environ={"CARTBACK_MAIL_BACKEND": "ses"})
+    assert config["MAIL_BACKEND"] == "outbox"
+
+
+def test_config_defaults_are_embedded(tmp_path: Path):
+    config = load(tmp_path, environ={})
+    assert config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'cartback.db'}"
+    assert config["MAIL_BACKEND"] == "outbox"
+    assert config["OUTBOX_DIR"] == str(tmp_path / "outbox")
+    assert config["RUN_SCHEDULER"] is False
+    assert config["AUTO_MIGRATE"] is True
+
+
+def test_config_secret_key_is_generated_once_and_kept(tmp_path: Path):
+    first = load(tmp_path, environ={})["SECRET_KEY"]
+    assert load(tmp_path, environ={})["SECRET_KEY"] == first
+    assert len(first) >= 32
+
+
+@pytest.mark.parametrize(("env", "words"), [
+    ({"CARTBACK_MAIL_BACKEND": "pigeon"}, "MAIL_BACKEND"),
+    ({"CARTBACK_RUN_SCHEDULER": "maybe"}, "true or false"),
+    ({"CARTBACK_PUBLIC_URL": "cartback.example"}, "PUBLIC_URL"),
+    ({"CARTBACK_DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+    ({"CARTBACK_MAX_BODY_BYTES": "lots"}, "whole number"),
+])
+def test_config_bad_value_fails_fast_with_a_sentence(tmp_path: Path, env, words):
+    with pytest.raises(ConfigError, match=words):
+        load(tmp_path, environ=env)
+
+
+def test_config_embedded_default_migrates_itself_on_start(tmp_path: Path, monkeypatch):
+    for key in list(__import__("os").environ):
+        if key.startswith("CARTBACK_"):
+            monkeypatch.delenv(key)
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    runtime = app.extensions["cartback"]
+    from sqlalchemy import inspect
+
+    tables = set(inspect(runtime.db.engine).get_table_names())
+    assert {"stores", "carts", "sends", "suppressions", "deliveries"} <= tables
+    runtime.db.engine.dispose()
