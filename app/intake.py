@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -72,18 +72,22 @@ def claim_delivery(session: Session, store_id: int, delivery_id: str) -> bool:
 
 
 def _find_cart(session: Session, event: CartEvent) -> Cart | None:
-    keys = [k for k in (event.cart_key, event.checkout_key, *event.aliases) if k]
-    candidates = session.scalars(
-        select(Cart)
-        .where(Cart.store_id == event.store_id)
-        .where(or_(Cart.cart_key.in_(keys), Cart.checkout_key.in_(keys)))
-        .with_for_update()
-    ).all()
-    if not candidates:
-        return None
-    # Prefer the row whose own key is the event's key.
-    candidates = sorted(candidates, key=lambda c: c.cart_key != event.cart_key)
-    return candidates[0]
+    """The event's cart by its own key, else by any second key it carries.
+
+    Separate indexed lookups rather than one OR query: SQLite cannot use both
+    indexes for an OR and would scan the store's carts.
+    """
+    base = select(Cart).where(Cart.store_id == event.store_id).with_for_update()
+    cart = session.scalars(base.where(Cart.cart_key == event.cart_key)).first()
+    if cart is not None:
+        return cart
+    others = [k for k in (event.checkout_key, *event.aliases) if k and k != event.cart_key]
+    if others:
+        cart = session.scalars(base.where(Cart.cart_key.in_(others))).first()
+        if cart is not None:
+            return cart
+    keys = [event.cart_key, *others]
+    return session.scalars(base.where(Cart.checkout_key.in_(keys))).first()
 
 
 def _find_by_email(session: Session, event: CartEvent, rules: Rules) -> Cart | None:
