@@ -163,3 +163,17 @@ def session_token(now: datetime, *, secret: str = SECRET, aud: str = API_KEY,
     claims = {"iss": iss, "dest": dest, "aud": aud, "sub": "1", "exp": stamp + exp_in,
               "nbf": stamp + nbf_in, "iat": stamp, "jti": "4321", "sid": "abc123"}
     return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+class RecordingTimers:
+    """A Timers fake that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.sets: list[tuple[int, datetime | None]] = []
+        self.cancelled: list[int] = []
+
+    def set(self, cart_id: int, when: datetime | None) -> None:
+        self.sets.append((cart_id, when))
+
+    def cancel_many(self, cart_ids: Any) -> None:
+        self.cancelled.extend(cart_ids)
