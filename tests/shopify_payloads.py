@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
+import responses
 
 from platforms.signing import sign_base64
 
@@ -177,3 +178,27 @@ class RecordingTimers:
 
     def cancel_many(self, cart_ids: Any) -> None:
         self.cancelled.extend(cart_ids)
+
+
+def fake_shopify(fake: Any, scope: str = "read_orders,write_discounts,read_products",
+                 *, exchange: bool = True) -> None:
+    """Shopify answering a code/token exchange, the shop query and subscriptions."""
+    if exchange:
+            fake.post(TOKEN_URL, json={"access_token": "shpat_secret_token", "scope": scope,
+                                   "expires_in": 3600, "refresh_token": "shprt_secret",
+                                   "refresh_token_expires_in": 7776000})
+
+    def graphql(request: Any) -> tuple[int, dict[str, str], str]:
+        body = json.loads(request.body)
+        if "shop {" in body["query"]:
+            return 200, {}, json.dumps({"data": {"shop": {
+                "name": "Cool Shop", "ianaTimezone": "Europe/Paris",
+                "contactEmail": "hi@cool.example"}}})
+        topic = body["variables"]["topic"]
+        return 200, {}, json.dumps({"data": {"webhookSubscriptionCreate": {
+            "webhookSubscription": {"id": f"gid://shopify/WebhookSubscription/{topic}",
+                                    "topic": topic,
+                                    "uri": "https://cartback.test/webhooks/shopify"},
+            "userErrors": []}}})
+
+    fake.add_callback(responses.POST, GRAPHQL_URL, callback=graphql)

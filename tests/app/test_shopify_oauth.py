@@ -14,7 +14,7 @@ from app.crypto import decrypt_json
 from app.models import OAuthState, Store
 from platforms.shopify_auth import query_message
 from platforms.signing import sign_hex
-from shopify_payloads import API_KEY, GRAPHQL_URL, OVERRIDES, SECRET, SHOP, TOKEN_URL
+from shopify_payloads import API_KEY, OVERRIDES, SECRET, SHOP, TOKEN_URL, fake_shopify
 
 SUBSCRIPTIONS = 7
 
@@ -51,27 +51,6 @@ def callback(client, clock, state, *, shop=SHOP, timestamp=None, secret=SECRET, 
               "shop": shop, "state": state,
               "timestamp": str(int((timestamp or clock()).timestamp())), **extra}
     return client.get(f"/shopify/callback?{signed_query(params, secret)}")
-
-
-def fake_shopify(fake, scope="read_orders,write_discounts,read_products"):
-    fake.post(TOKEN_URL, json={"access_token": "shpat_secret_token", "scope": scope,
-                               "expires_in": 3600, "refresh_token": "shprt_secret",
-                               "refresh_token_expires_in": 7776000})
-
-    def graphql(request):
-        body = json.loads(request.body)
-        if "shop {" in body["query"]:
-            return 200, {}, json.dumps({"data": {"shop": {
-                "name": "Cool Shop", "ianaTimezone": "Europe/Paris",
-                "contactEmail": "hi@cool.example"}}})
-        topic = body["variables"]["topic"]
-        return 200, {}, json.dumps({"data": {"webhookSubscriptionCreate": {
-            "webhookSubscription": {"id": f"gid://shopify/WebhookSubscription/{topic}",
-                                    "topic": topic,
-                                    "uri": "https://cartback.test/webhooks/shopify"},
-            "userErrors": []}}})
-
-    fake.add_callback(responses.POST, GRAPHQL_URL, callback=graphql)
 
 
 def stores(runtime):
