@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 import responses
 from flask import jsonify
+from shopify_payloads import API_KEY, OVERRIDES, SHOP, fake_shopify, session_token
 from sqlalchemy import select
 
 from app.models import Store
 from app.shopify_store import save_install
 from app.web.shopify import embedded, signed_in_store_id
 from platforms.shopify_api import Grant
-from shopify_payloads import API_KEY, OVERRIDES, SHOP, fake_shopify, session_token
 
 CSP = f"frame-ancestors https://{SHOP} https://admin.shopify.com;"
 

@@ -7,14 +7,7 @@ from datetime import timedelta
 
 import pytest
 import responses
-from sqlalchemy import select
-
-from app.crypto import decrypt_json
-from app.models import Cart, Store
-from app.shopify_reconcile import reconcile, reconcile_all
-from app.shopify_store import save_install
 from conftest import T0
-from platforms.shopify_api import Grant
 from shopify_payloads import (
     GRAPHQL_URL,
     OVERRIDES,
@@ -24,6 +17,13 @@ from shopify_payloads import (
     iso,
     post_webhook,
 )
+from sqlalchemy import select
+
+from app.crypto import decrypt_json
+from app.models import Cart, Store
+from app.shopify_reconcile import reconcile, reconcile_all
+from app.shopify_store import save_install
+from platforms.shopify_api import Grant
 
 
 @pytest.fixture

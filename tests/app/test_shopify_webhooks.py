@@ -6,22 +6,15 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
-
-from app.models import Activity, Cart, Delivery
-from app.shopify_store import save_install
-from app.wake import wake_due
 from conftest import T0
-from platforms.shopify_api import Grant
-from platforms.signing import sign_base64
 from shopify_payloads import (
-    RecordingTimers,
     CART_TOKEN,
     CHECKOUT_ID,
     OVERRIDES,
     PREVIOUS_SECRET,
     SECRET,
     SHOP,
+    RecordingTimers,
     cart_payload,
     checkout_payload,
     delete_payload,
@@ -29,6 +22,13 @@ from shopify_payloads import (
     post_webhook,
     signed_headers,
 )
+from sqlalchemy import func, select
+
+from app.models import Activity, Cart, Delivery
+from app.shopify_store import save_install
+from app.wake import wake_due
+from platforms.shopify_api import Grant
+from platforms.signing import sign_base64
 
 
 @pytest.fixture

@@ -7,11 +7,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
-from platforms import get_adapter
-from platforms.base import BadPayload, BadSignature, EventKind
-from platforms.shopify import adapter, parse_redact, verify_webhook
-from platforms.signing import sign_base64
 from shopify_payloads import (
     CART_TOKEN,
     CHECKOUT_ID,
@@ -23,6 +18,11 @@ from shopify_payloads import (
     order_payload,
     signed_headers,
 )
+
+from platforms import get_adapter
+from platforms.base import BadPayload, BadSignature, EventKind
+from platforms.shopify import adapter, parse_redact, verify_webhook
+from platforms.signing import sign_base64
 
 T = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 # shared/reference/platforms.md, Shopify test case 2 (derived vectors).

@@ -10,6 +10,7 @@ import pytest
 import requests
 import responses
 from responses import matchers
+from shopify_payloads import API_KEY, GRAPHQL_URL, SECRET, SHOP, TOKEN_URL
 
 from platforms.base import EventKind
 from platforms.shopify import checkout_events, order_events
@@ -19,7 +20,6 @@ from platforms.shopify_api import (
     ShopifyApiError,
     ShopifyClient,
 )
-from shopify_payloads import API_KEY, GRAPHQL_URL, SECRET, SHOP, TOKEN_URL
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -111,7 +111,8 @@ def test_subscribe_creates_one_subscription_per_topic_and_accepts_existing(fake,
 def test_subscribe_without_read_orders_is_a_clear_error(fake, client):
     fake.post(GRAPHQL_URL, json={"data": {"webhookSubscriptionCreate": {
         "webhookSubscription": None,
-        "userErrors": [{"field": ["topic"], "message": "Invalid topic specified: checkouts/create"}],
+        "userErrors": [{"field": ["topic"],
+                        "message": "Invalid topic specified: checkouts/create"}],
     }}})
     with pytest.raises(ShopifyApiError, match="Invalid topic"):
         client.subscribe("shpat_x", "https://cartback.test/webhooks/shopify", ["CHECKOUTS_CREATE"])

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from shopify_payloads import API_KEY, PREVIOUS_SECRET, SECRET, SHOP, session_token
 
 from platforms.shopify_auth import (
     AuthError,
@@ -19,7 +20,6 @@ from platforms.shopify_auth import (
     verify_session_token,
 )
 from platforms.signing import sign_hex
-from shopify_payloads import API_KEY, PREVIOUS_SECRET, SECRET, SHOP, session_token
 
 # ShopifyAPI test/session_test.py vectors (shared/reference/platforms.md S1).
 VECTOR = {"code": "a94a110d86d2452eb3e2af4cfb8a3828", "shop": "some-shop.myshopify.com",
