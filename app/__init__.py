@@ -49,10 +49,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["cartback"] = runtime
 
-    from app.web import shopper, webhooks
+    from app.web import shopify, shopper, webhooks
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(shopper.bp)
+    app.register_blueprint(shopify.bp)
     _register_errors(app)
 
     if app.config["RUN_SCHEDULER"]:

@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup
 from app import create_app
 from app.db import upgrade
 from app.errors import ConfigError
+from app.runtime import Runtime
 from app.stores import StoreInputError, create_store, store_json
 from app.wake import wake_due
 
@@ -71,24 +72,53 @@ def stores() -> None:
 
 
 @stores.command("add")
-@click.option("--platform", type=click.Choice(["custom"]), required=True)
+@click.option("--platform", type=click.Choice(["custom", "shopify"]), required=True)
 @click.option("--name", default="", help="Store name shown in emails.")
-@click.option("--domain", required=True, help="The storefront's host, e.g. shop.example.com.")
-@click.option("--timezone", "timezone_name", default="UTC", show_default=True,
-              help="IANA timezone for quiet hours when the shopper's is unknown.")
+@click.option("--domain", required=True,
+              help="The storefront's host, e.g. shop.example.com (Shopify: NAME.myshopify.com).")
+@click.option("--timezone", "timezone_name", default=None,
+              help="IANA timezone for quiet hours when the shopper's is unknown "
+                   "(default: the Shopify shop's own, else UTC).")
 @click.option("--from-email", default=None, help="Address reminders are sent from.")
-def stores_add(platform: str, name: str, domain: str, timezone_name: str,
-               from_email: str | None) -> None:
+@click.option("--access-token", default=None,
+              help="Shopify custom app: the Admin API access token from the store's admin.")
+def stores_add(platform: str, name: str, domain: str, timezone_name: str | None,
+               from_email: str | None, access_token: str | None) -> None:
     """Register a store and print its JSON (id, webhook_secret, ...)."""
     runtime = current_app.extensions["cartback"]
+    if platform == "shopify":
+        data = _add_shopify(runtime, name, domain, timezone_name, from_email, access_token)
+        click.echo(json.dumps(data, indent=2))
+        return
     try:
         with runtime.db.transaction() as session:
             store = create_store(session, platform=platform, name=name or domain, domain=domain,
-                                 timezone=timezone_name, from_email=from_email)
+                                 timezone=timezone_name or "UTC", from_email=from_email)
             data = store_json(store, current_app.config["PUBLIC_URL"])
     except StoreInputError as err:
         raise click.BadParameter(str(err)) from err
     click.echo(json.dumps(data, indent=2))
+
+
+def _add_shopify(runtime: Runtime, name: str, domain: str, timezone_name: str | None,
+                 from_email: str | None, access_token: str | None) -> dict[str, object]:
+    from app import shopify_store
+    from app.models import Store
+
+    if not access_token:
+        raise click.BadParameter("a Shopify custom app store needs --access-token")
+    try:
+        store_id = shopify_store.add_custom_app_store(
+            runtime, domain, access_token, runtime.clock(), timezone=timezone_name,
+            from_email=from_email, name=name or None)
+    except (shopify_store.InstallError, StoreInputError) as err:
+        raise click.ClickException(str(err)) from err
+    with runtime.db.new_session() as session:
+        store = session.get(Store, store_id)
+        data = store_json(store, current_app.config["PUBLIC_URL"])
+    # Shopify signs with the app secret and posts every shop to one endpoint.
+    data["webhook_url"] = current_app.config["PUBLIC_URL"].rstrip("/") + "/webhooks/shopify"
+    return data
 
 
 @stores.command("list")
@@ -128,6 +158,27 @@ def wake_due_command(now_text: str | None) -> None:
         click.echo(json.dumps({"cart_id": result.cart_id, "move": result.move,
                                "result": result.result, "reason": result.reason,
                                "wake_at": result.wake_at.isoformat() if result.wake_at else None}))
+
+
+@cli.group()
+def shopify() -> None:
+    """Shopify stores."""
+
+
+@shopify.command("reconcile")
+@click.option("--store", "store_id", type=int, default=None, help="One store id (default: all).")
+@click.option("--now", "now_text", default=None, help="ISO 8601 moment to act as (default: now).")
+def shopify_reconcile(store_id: int | None, now_text: str | None) -> None:
+    """Fetch checkouts and orders changed since the last sync; print one JSON line per store."""
+    from app.shopify_reconcile import reconcile, reconcile_all
+
+    runtime = current_app.extensions["cartback"]
+    now = _parse_now(now_text)
+    results = [reconcile(runtime, store_id, now)] if store_id else reconcile_all(runtime, now)
+    for result in results:
+        click.echo(json.dumps(result.to_json()))
+    if any(not r.ok for r in results):
+        sys.exit(1)
 
 
 @cli.command(with_appcontext=False)

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from cryptography.fernet import Fernet
+
+from app.crypto import fernet_for
 from app.db import Database
 from app.links import Links
 from app.mail import Mailer
@@ -37,3 +40,7 @@ class Runtime:
     timers: Timers = field(default_factory=NullTimers)
     polisher: Polisher | None = None
     clock: Callable[[], datetime] = real_now
+
+    def fernet(self) -> Fernet:
+        """The key that encrypts stored platform credentials (see app.crypto)."""
+        return fernet_for(self.config["SECRET_KEY"], self.config.get("ENCRYPTION_KEY"))

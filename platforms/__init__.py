@@ -12,6 +12,7 @@ from platforms.base import Adapter
 
 _MODULES = {
     "custom": "platforms.custom",
+    "shopify": "platforms.shopify",
 }
 
 

@@ -1,0 +1,394 @@
+"""Shopify webhooks: verify the signature, then map each topic onto CartEvents.
+
+Wire facts (shopify.dev/docs/api/webhooks, API 2026-07; see
+shared/reference/platforms.md "S3"): `X-Shopify-Hmac-Sha256` is the base64
+HMAC-SHA256 of the raw body under the app's client secret (the previous
+secret too during a rotation); `X-Shopify-Webhook-Id` names one delivery;
+`X-Shopify-Topic` says what the body is. Order is not guaranteed, so every
+event carries the payload's own `updated_at` and intake drops older ones.
+
+Keys: a Shopify cart is known by its `token`; a checkout by its `token`, its
+numeric `id` and the `cart_token` of the cart it came from; an order names
+`checkout_token` and `cart_token`. Each event's `cart_key` is the cart token
+when known (so cart, checkout and order land on one row), else the checkout
+id, else the checkout token; every other key rides along in `aliases` so a
+row created under any of them is found. `checkouts/delete` carries only `id`
+and `cart_token`, which is why the checkout id is used as the key when there
+is no cart token.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from platforms.base import BadPayload, BadSignature, CartEvent, EventKind, Item, header
+from platforms.signing import verify_base64
+
+HMAC_HEADER = "X-Shopify-Hmac-Sha256"
+TOPIC_HEADER = "X-Shopify-Topic"
+SHOP_HEADER = "X-Shopify-Shop-Domain"
+WEBHOOK_ID_HEADER = "X-Shopify-Webhook-Id"
+
+CART_TOPICS = ("carts/create", "carts/update")
+CHECKOUT_TOPICS = ("checkouts/create", "checkouts/update")
+CHECKOUT_DELETE = "checkouts/delete"
+ORDER_TOPICS = ("orders/create", "orders/paid")
+UNINSTALLED = "app/uninstalled"
+COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
+# What we subscribe each shop to (GraphQL WebhookSubscriptionTopic values).
+SUBSCRIBED_TOPICS = (
+    "CARTS_CREATE", "CARTS_UPDATE", "CHECKOUTS_CREATE", "CHECKOUTS_UPDATE",
+    "CHECKOUTS_DELETE", "ORDERS_CREATE", "APP_UNINSTALLED",
+)
+MAX_ITEMS = 250
+EMAIL_RE = re.compile(r"^[^@\s,;<>\"()]+@[^@\s,;<>\"()]+\.[^@\s,;<>\"()]+$")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class Redact:
+    """A compliance request (customers/redact, customers/data_request, shop/redact)."""
+
+    topic: str
+    shop_domain: str | None
+    customer_id: str | None = None
+    email: str | None = None
+    order_ids: tuple[str, ...] = ()
+    request_id: str | None = None
+
+
+# --- small readers: money as Decimal, times aware, strings trimmed ----------
+
+def _str(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list, bool)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _money(value: Any, where: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise BadPayload(where, "must be a decimal string")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation as err:
+        raise BadPayload(where, "must be a decimal string") from err
+    if not amount.is_finite() or amount < 0:
+        raise BadPayload(where, "must be a non-negative amount")
+    return amount
+
+
+def parse_time(value: Any, where: str) -> datetime:
+    text = _str(value)
+    if text is None:
+        raise BadPayload(where, "is required")
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise BadPayload(where, "must be an ISO 8601 timestamp") from err
+    if parsed.tzinfo is None:
+        raise BadPayload(where, "must carry a UTC offset")
+    return parsed
+
+
+def _occurred_at(body: Mapping[str, Any]) -> datetime:
+    """`updated_at` orders a resource's versions; `created_at` when it is absent."""
+    if body.get("updated_at"):
+        return parse_time(body["updated_at"], "updated_at")
+    return parse_time(body.get("created_at"), "updated_at")
+
+
+def normalize_token(value: Any) -> str | None:
+    """Cart tokens may carry a `?key=` suffix; compare without it."""
+    text = _str(value)
+    if text is None:
+        return None
+    return text.split("?", 1)[0][:255] or None
+
+
+def _email(value: Any) -> str | None:
+    text = _str(value)
+    # A null or odd email means protected data not approved: never guess one.
+    if text is None or len(text) > 320 or not EMAIL_RE.match(text):
+        return None
+    return text
+
+
+def _currency(*values: Any) -> str | None:
+    for value in values:
+        text = _str(value)
+        if text and CURRENCY_RE.match(text.upper()):
+            return text.upper()
+    return None
+
+
+def _locale(value: Any) -> str | None:
+    text = _str(value)
+    return text if text and len(text) <= 35 and LOCALE_RE.match(text) else None
+
+
+def _country(body: Mapping[str, Any]) -> str | None:
+    for key in ("billing_address", "shipping_address"):
+        address = body.get(key)
+        if isinstance(address, dict):
+            code = _str(address.get("country_code"))
+            if code and len(code) == 2 and code.isalpha():
+                return code.upper()
+    return None
+
+
+def _first_name(body: Mapping[str, Any]) -> str | None:
+    for key in ("customer", "billing_address", "shipping_address"):
+        part = body.get(key)
+        if isinstance(part, dict):
+            name = _str(part.get("first_name"))
+            if name:
+                return name[:200]
+    return None
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _presentment(money_set: Any) -> tuple[Decimal | None, str | None]:
+    """`{shop_money, presentment_money}{amount, currency_code}` → what the shopper saw."""
+    if not isinstance(money_set, dict):
+        return None, None
+    money = money_set.get("presentment_money") or money_set.get("shop_money")
+    if not isinstance(money, dict):
+        return None, None
+    return _money(money.get("amount"), "price_set.amount"), _currency(money.get("currency_code"))
+
+
+def _items(raw: Any) -> tuple[Item, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise BadPayload("line_items", "must be a list")
+    items = []
+    for index, line in enumerate(raw[:MAX_ITEMS]):
+        where = f"line_items[{index}]"
+        if not isinstance(line, dict):
+            raise BadPayload(where, "must be an object")
+        quantity = line.get("quantity", 1)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise BadPayload(f"{where}.quantity", "must be a whole number")
+        if quantity == 0:
+            continue
+        title = _str(line.get("presentment_title")) or _str(line.get("title")) or "Item"
+        variant = _str(line.get("presentment_variant_title")) or _str(line.get("variant_title"))
+        if variant and variant not in title:
+            title = f"{title} ({variant})"
+        price, _ = _presentment(line.get("price_set"))
+        if price is None:
+            price = _money(line.get("price"), f"{where}.price")
+        if price is None:
+            raise BadPayload(f"{where}.price", "is required")
+        items.append(Item(title=title[:500], quantity=quantity, unit_price=price,
+                          sku=(_str(line.get("sku")) or None)))
+    return tuple(items)
+
+
+def _line_currency(raw: Any) -> str | None:
+    for line in raw if isinstance(raw, list) else ():
+        if isinstance(line, dict):
+            _, currency = _presentment(line.get("price_set"))
+            if currency:
+                return currency
+    return None
+
+
+def _id(value: Any) -> str | None:
+    """Numeric REST id or GraphQL gid (gid://shopify/AbandonedCheckout/123) → '123'."""
+    text = _str(value)
+    if text is None:
+        return None
+    return text.rsplit("/", 1)[-1][:255] or None
+
+
+def _keys(primary: Iterable[str | None],
+          extra: Iterable[str | None]) -> tuple[str, tuple[str, ...]]:
+    ordered = [k for k in primary if k]
+    if not ordered:
+        raise BadPayload("token", "no cart token, checkout token or id to key the cart by")
+    key = ordered[0]
+    aliases = tuple(dict.fromkeys(k for k in (*ordered[1:], *extra) if k and k != key))
+    return key, aliases
+
+
+# --- topic mappings ----------------------------------------------------------
+
+def cart_events(body: Mapping[str, Any], store_id: int, delivery_id: str | None) -> list[CartEvent]:
+    """carts/create|update: items and total only; a Shopify cart has no email."""
+    token = normalize_token(body.get("token")) or normalize_token(body.get("id"))
+    if token is None:
+        raise BadPayload("token", "is required")
+    items = _items(body.get("line_items"))
+    total = sum((i.unit_price * i.quantity for i in items), Decimal("0"))
+    return [CartEvent(
+        store_id=store_id, cart_key=token, kind=EventKind.UPDATED,
+        occurred_at=_occurred_at(body), items=items, total=total,
+        currency=_line_currency(body.get("line_items")), delivery_id=delivery_id,
+    )]
+
+
+def checkout_events(body: Mapping[str, Any], store_id: int,
+                    delivery_id: str | None) -> list[CartEvent]:
+    """checkouts/create|update: the checkout's own `email` (what the shopper typed,
+    not `customer.email`), consent, locale, items and the recovery link; a set
+    `completed_at` means the checkout became an order."""
+    cart_token = normalize_token(body.get("cart_token"))
+    token = normalize_token(body.get("token"))
+    checkout_id = _id(body.get("id"))
+    cart_key, aliases = _keys((cart_token, checkout_id, token), (token, checkout_id))
+    occurred_at = _occurred_at(body)
+    currency = _currency(body.get("presentment_currency"), body.get("currency"))
+    total = _money(body.get("total_price"), "total_price")
+    email = _email(body.get("email"))
+    if body.get("completed_at"):
+        return [CartEvent(
+            store_id=store_id, cart_key=cart_key, kind=EventKind.ORDERED,
+            occurred_at=parse_time(body["completed_at"], "completed_at"), total=total,
+            currency=currency, email=email, delivery_id=delivery_id, checkout_key=token,
+            order_ref=_id(body.get("order_id")), aliases=aliases,
+        )]
+    return_url = _str(body.get("abandoned_checkout_url"))
+    if return_url and not return_url.startswith(("https://", "http://")):
+        return_url = None
+    return [CartEvent(
+        store_id=store_id, cart_key=cart_key, kind=EventKind.CHECKOUT_STARTED,
+        occurred_at=occurred_at, items=_items(body.get("line_items")), total=total,
+        currency=currency, email=email, first_name=_first_name(body),
+        locale=_locale(body.get("customer_locale")), country=_country(body),
+        return_url=return_url, marketing_consent=_bool(body.get("buyer_accepts_marketing")),
+        delivery_id=delivery_id, checkout_key=token, aliases=aliases,
+    )]
+
+
+def checkout_delete_events(body: Mapping[str, Any], store_id: int, delivery_id: str | None,
+                           occurred_at: datetime) -> list[CartEvent]:
+    """checkouts/delete carries only `id` and `cart_token` (no token, no times)."""
+    cart_token = normalize_token(body.get("cart_token"))
+    checkout_id = _id(body.get("id"))
+    cart_key, aliases = _keys((cart_token, checkout_id), (checkout_id,))
+    return [CartEvent(store_id=store_id, cart_key=cart_key, kind=EventKind.DELETED,
+                      occurred_at=occurred_at, delivery_id=delivery_id, aliases=aliases)]
+
+
+def order_events(body: Mapping[str, Any], store_id: int,
+                 delivery_id: str | None) -> list[CartEvent]:
+    """orders/create|paid: linked by checkout token, cart token, checkout id; intake
+    falls back to the shopper's email within the attribution window."""
+    order_id = _id(body.get("id"))
+    cart_token = normalize_token(body.get("cart_token"))
+    checkout_token = normalize_token(body.get("checkout_token"))
+    checkout_id = _id(body.get("checkout_id"))
+    cart_key, aliases = _keys(
+        (cart_token, checkout_id, checkout_token, f"order:{order_id}" if order_id else None),
+        (checkout_token, checkout_id),
+    )
+    total, currency = _presentment(body.get("total_price_set"))
+    if total is None:
+        total = _money(body.get("total_price"), "total_price")
+    when = body.get("processed_at") or body.get("created_at")
+    occurred_at = parse_time(when, "created_at") if when else _occurred_at(body)
+    return [CartEvent(
+        store_id=store_id, cart_key=cart_key, kind=EventKind.ORDERED, occurred_at=occurred_at,
+        total=total,
+        currency=currency or _currency(body.get("presentment_currency"), body.get("currency")),
+        email=_email(body.get("email")) or _email(body.get("contact_email")),
+        locale=_locale(body.get("customer_locale")), delivery_id=delivery_id,
+        checkout_key=checkout_token, order_ref=order_id or _str(body.get("name")),
+        aliases=aliases,
+    )]
+
+
+def parse_redact(topic: str, body: Mapping[str, Any]) -> Redact:
+    customer = body.get("customer") if isinstance(body.get("customer"), dict) else {}
+    assert isinstance(customer, dict)
+    orders = body.get("orders_to_redact") or body.get("orders_requested") or []
+    data_request = body.get("data_request") if isinstance(body.get("data_request"), dict) else {}
+    assert isinstance(data_request, dict)
+    return Redact(
+        topic=topic,
+        shop_domain=_str(body.get("shop_domain")),
+        customer_id=_id(customer.get("id")),
+        email=_str(customer.get("email")),
+        order_ids=tuple(i for i in (_id(o) for o in orders if not isinstance(o, dict)) if i),
+        request_id=_id(data_request.get("id")),
+    )
+
+
+def load_json(raw_body: bytes) -> dict[str, Any]:
+    try:
+        # Decimal for every JSON number: money never passes through float.
+        body = json.loads(raw_body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise BadPayload("body", "is not valid JSON") from err
+    if not isinstance(body, dict):
+        raise BadPayload("body", "must be a JSON object")
+    return body
+
+
+Mapper = Callable[[Mapping[str, Any], int, str | None], list[CartEvent]]
+MAPPERS: dict[str, Mapper] = {
+    **{t: cart_events for t in CART_TOPICS},
+    **{t: checkout_events for t in CHECKOUT_TOPICS},
+    **{t: order_events for t in ORDER_TOPICS},
+}
+
+
+def topic_of(headers: Mapping[str, str]) -> str:
+    return (header(headers, TOPIC_HEADER) or "").strip().lower()
+
+
+def delivery_id_of(headers: Mapping[str, str]) -> str | None:
+    value = (header(headers, WEBHOOK_ID_HEADER) or "").strip()
+    return f"shopify:{value}"[:255] if value else None
+
+
+def verify_webhook(raw_body: bytes, headers: Mapping[str, str], secrets: Sequence[str]) -> None:
+    """Raise BadSignature unless the exact raw bytes are signed by a current app secret."""
+    if not verify_base64(secrets, raw_body, header(headers, HMAC_HEADER)):
+        raise BadSignature(f"missing or wrong {HMAC_HEADER}")
+
+
+class ShopifyAdapter:
+    name = "shopify"
+
+    def verify(self, raw_body: bytes, headers: Mapping[str, str], secret: str) -> None:
+        verify_webhook(raw_body, headers, [secret])
+
+    def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int,
+              received_at: datetime | None = None) -> list[CartEvent]:
+        """Cart, checkout and order topics → events; any other topic → none.
+
+        `received_at` dates a checkouts/delete, whose payload has no timestamp
+        (the delivery's X-Shopify-Triggered-At is used when present).
+        """
+        topic = topic_of(headers)
+        delivery_id = delivery_id_of(headers)
+        if topic == CHECKOUT_DELETE:
+            body = load_json(raw_body)
+            triggered = header(headers, "X-Shopify-Triggered-At")
+            when = parse_time(triggered, "X-Shopify-Triggered-At") if triggered else received_at
+            if when is None:
+                raise BadPayload("X-Shopify-Triggered-At", "is required for checkouts/delete")
+            return checkout_delete_events(body, store_id, delivery_id, when)
+        mapper = MAPPERS.get(topic)
+        if mapper is None:
+            return []
+        return mapper(load_json(raw_body), store_id, delivery_id)
+
+
+adapter = ShopifyAdapter()
