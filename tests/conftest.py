@@ -156,10 +156,15 @@ class CliRunner:
     def __init__(self, app: Any) -> None:
         self._runner = app.test_cli_runner()
 
-    def invoke(self, args: list[str], **kwargs: Any) -> Any:
+    def invoke(self, *args: Any, **kwargs: Any) -> Any:
+        """`invoke([...])` runs `cartback ...`; `invoke(group, [...])` runs another group."""
         from app.cli import cli
 
-        return self._runner.invoke(cli, args=args, **kwargs)
+        if args and not isinstance(args[0], list):
+            return self._runner.invoke(*args, **kwargs)
+        if args:
+            kwargs["args"] = args[0]
+        return self._runner.invoke(cli, **kwargs)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import T0
 from shopify_payloads import (
     OVERRIDES,
     SHOP,
@@ -17,6 +16,7 @@ from shopify_payloads import (
 
 from app.shopify_store import save_install
 from app.wake import wake_due
+from conftest import T0
 from platforms.shopify_api import Grant
 
 

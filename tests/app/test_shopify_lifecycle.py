@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import T0
 from shopify_payloads import OVERRIDES, SHOP, RecordingTimers, checkout_payload, post_webhook
 from sqlalchemy import func, select
 
 from app.models import Activity, Cart, Send, Store
 from app.shopify_store import save_install
+from conftest import T0
 from platforms.shopify_api import Grant
 
 

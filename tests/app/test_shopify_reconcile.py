@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 import responses
-from conftest import T0
 from shopify_payloads import (
     GRAPHQL_URL,
     OVERRIDES,
@@ -23,6 +22,7 @@ from app.crypto import decrypt_json
 from app.models import Cart, Store
 from app.shopify_reconcile import reconcile, reconcile_all
 from app.shopify_store import save_install
+from conftest import T0
 from platforms.shopify_api import Grant
 
 

@@ -6,7 +6,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from conftest import T0
 from shopify_payloads import (
     CART_TOKEN,
     CHECKOUT_ID,
@@ -27,6 +26,7 @@ from sqlalchemy import func, select
 from app.models import Activity, Cart, Delivery
 from app.shopify_store import save_install
 from app.wake import wake_due
+from conftest import T0
 from platforms.shopify_api import Grant
 from platforms.signing import sign_base64
 
