@@ -181,11 +181,11 @@ def _summary(runtime: Any, store_id: int, answers: Counter[int], outbox: Path) -
     with runtime.db.new_session() as session:
         statuses = dict(session.execute(
             select(Cart.status, func.count()).where(Cart.store_id == store_id)
-            .group_by(Cart.status)).tuples().all())
+            .group_by(Cart.status)).all())
         sends = session.execute(
             select(Send.move, Send.result, Send.reason, func.count())
             .where(Send.store_id == store_id)
-            .group_by(Send.move, Send.result, Send.reason)).tuples().all()
+            .group_by(Send.move, Send.result, Send.reason)).all()
     rows: list[tuple[str, str]] = [
         ("Carts seen", str(sum(statuses.values()))),
         ("Webhook answers", ", ".join(f"{code}: {n}" for code, n in sorted(answers.items()))),
