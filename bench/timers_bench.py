@@ -3,7 +3,7 @@
 Run by hand (numbers go to docs/performance.md, never into tests):
 
     .venv/bin/python bench/timers_bench.py --pending 10000 100000 1000000
-    .venv/bin/python bench/timers_bench.py --pending 100000 --memory-store   # APScheduler's own store
+    .venv/bin/python bench/timers_bench.py --pending 100000 --memory-store  # default store
 
 Each size runs in a fresh child process so memory readings do not mix.
 """
