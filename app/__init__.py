@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    instance_path = Path((overrides or {}).get("INSTANCE_PATH", app.instance_path))
+    instance_path = Path((overrides or {}).get("INSTANCE_PATH")
+                         or os.environ.get("CARTBACK_INSTANCE_PATH") or app.instance_path)
     app.config.update(config_module.load(instance_path, overrides))
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     configure_logging(app.config["LOG_LEVEL"])

@@ -50,7 +50,10 @@ def serve(host: str, port: int) -> None:
     click.echo(f"Cartback listening on http://{host}:{port}  (timers "
                f"{'on' if app.config['RUN_SCHEDULER'] else 'off'}; "
                f"mail: {app.config['MAIL_BACKEND']})")
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    # Flask's app.run() refuses to run under its own CLI; call werkzeug directly.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 @cli.group()

@@ -39,6 +39,10 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    # Migration chatter on every start says nothing an operator needs.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs every added job at INFO: one line per cart change.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def mask_email(address: str | None) -> str:

@@ -109,3 +109,29 @@ def test_flow_stores_add_refuses_a_bad_timezone(runner, app):
                                  "--timezone", "Mars/Base"])
     assert result.exit_code != 0
     assert "timezone" in result.output
+
+
+def test_flow_serve_runs_the_web_app_with_timers(monkeypatch, tmp_path):
+    import werkzeug.serving
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    served = {}
+
+    def fake_run_simple(host, port, application, **kwargs):
+        served.update(host=host, port=port, app=application)
+
+    monkeypatch.setattr(werkzeug.serving, "run_simple", fake_run_simple)
+    monkeypatch.setenv("CARTBACK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("CARTBACK_RUN_SCHEDULER", raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--port", "5099"])
+    assert result.exit_code == 0, result.output
+    application = served["app"]
+    try:
+        assert served["port"] == 5099
+        assert application.config["RUN_SCHEDULER"] is True
+        assert application.extensions["cartback_timers"].running
+    finally:
+        application.extensions["cartback_timers"].shutdown(wait=True)
+        application.extensions["db"].engine.dispose()
