@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from app import quiet_hours
 from app.settings import Rules
 
 
@@ -70,9 +71,70 @@ def address(ctx: GateContext) -> Verdict:
     return PASS if ctx.email and ctx.email.strip() else Skip("no_email")
 
 
-# Gates 2 and 3 (quiet hours, do-not-disturb, consent) are added to this list
-# by the sender issue; order matters: cheap, certain refusals first.
-PIPELINE: list[Gate] = [paused, address]
+def unsubscribed(ctx: GateContext) -> Verdict:
+    """Gate 3a: the store's unsubscribe list, for this cart or for all reminders."""
+    assert ctx.email is not None
+    return Skip("unsubscribed") if ctx.history.is_suppressed(ctx.email, ctx.cart_id) else PASS
+
+
+def consent(ctx: GateContext) -> Verdict:
+    """Gate 3b: the store's consent policy.
+
+    `subscribers_only` needs an explicit yes; `by_region` needs it only where
+    the law asks for opt-in (EU/EEA/UK, judged by country, else locale).
+    """
+    policy = ctx.rules.consent_policy
+    if policy == "all" or ctx.marketing_consent is True:
+        return PASS
+    if policy == "by_region" and not in_opt_in_region(ctx.country, ctx.locale):
+        return PASS
+    return Skip("no_consent")
+
+
+def recently_reminded(ctx: GateContext) -> Verdict:
+    """Gate 3c: one gentle nudge per shopper — no reminder about another cart lately.
+
+    A cart's own second reminder is not blocked by its first.
+    """
+    assert ctx.email is not None
+    if ctx.rules.dnd_window <= timedelta(0):
+        return PASS
+    since = ctx.now - ctx.rules.dnd_window
+    if ctx.history.reminded_other_cart_since(ctx.email, ctx.cart_id, since):
+        return Skip("recently_reminded")
+    return PASS
+
+
+def quiet(ctx: GateContext) -> Verdict:
+    """Gate 2: never in quiet hours (shopper's zone when known, else the store's)."""
+    tz = quiet_hours.zone(ctx.timezone, ctx.rules.store_timezone)
+    until = quiet_hours.next_allowed(ctx.now, ctx.rules.quiet_start, ctx.rules.quiet_end, tz)
+    return PASS if until is None else Defer(until, "quiet_hours")
+
+
+# Order matters: certain refusals first (a shopper who unsubscribed is
+# skipped, not deferred to the morning and skipped then).
+PIPELINE: list[Gate] = [paused, address, unsubscribed, consent, recently_reminded, quiet]
+
+# EU and EEA members plus the UK: where reminder emails need prior opt-in.
+OPT_IN_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",  # EU
+    "IS", "LI", "NO",  # EEA
+    "GB",  # UK
+})
+
+
+def in_opt_in_region(country: str | None, locale: str | None) -> bool:
+    if country:
+        return country.upper() in OPT_IN_COUNTRIES
+    if locale:
+        parts = locale.replace("_", "-").split("-")
+        region = next((p for p in parts[1:] if len(p) == 2 and p.isalpha()), None)
+        if region:
+            return region.upper() in OPT_IN_COUNTRIES
+    # Unknown region: treat as opt-in required, the careful reading.
+    return True
 
 
 def run(ctx: GateContext, gates: Sequence[Gate] | None = None) -> Verdict:
