@@ -1,14 +1,16 @@
-"""Links in our emails: the return link (/r/) records a click and redirects."""
+"""Links in our emails: the return link (/r/) records a click and redirects;
+the unsubscribe link (/u/) shows a choice on GET and unsubscribes on POST."""
 
 from __future__ import annotations
 
 import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template
+from flask import Blueprint, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from app.links import RETURN, BadToken
+from app import suppressions
+from app.links import RETURN, UNSUBSCRIBE, BadToken
 from app.models import Activity, Cart
 from app.web import runtime
 
@@ -53,3 +55,54 @@ def return_to_cart(token: str) -> ResponseReturnValue:
         session.add(Activity(cart_id=cart.id, kind="click", occurred_at=rt.clock(), detail={}))
         target = safe_return_url(cart)
     return redirect(target, code=302)
+
+
+@bp.get("/u/<token>")
+def unsubscribe_page(token: str) -> ResponseReturnValue:
+    rt = runtime()
+    try:
+        cart_id = rt.links.cart_id(UNSUBSCRIBE, token)
+    except BadToken:
+        return bad_link()
+    with rt.db.new_session() as session:
+        cart = session.get(Cart, cart_id)
+        if cart is None:
+            return bad_link()
+        store_name = cart.store.name
+    # A GET never unsubscribes: link scanners and prefetchers follow GETs.
+    return render_template("shopper/unsubscribe.html", token=token, store_name=store_name)
+
+
+@bp.post("/u/<token>")
+def unsubscribe(token: str) -> ResponseReturnValue:
+    """One-click (RFC 8058) or the page's own choice; the token is the credential.
+
+    No session, cookie or CSRF token can be asked of a mail provider's POST,
+    and none is needed: only the holder of the signed, per-cart token can
+    make this request, and its only effect is to stop emails to that shopper.
+    """
+    rt = runtime()
+    try:
+        cart_id = rt.links.cart_id(UNSUBSCRIBE, token)
+    except BadToken:
+        return bad_link()
+    one_click = request.form.get("List-Unsubscribe") == "One-Click"
+    scope = "all" if one_click else request.form.get("scope", "all")
+    if scope not in ("all", "cart"):
+        scope = "all"
+    with rt.db.transaction() as session:
+        cart = session.get(Cart, cart_id)
+        if cart is None or not cart.email:
+            return bad_link()
+        suppressions.add(session, cart.store_id, cart.email, scope=scope,
+                         cart_id=cart.id if scope == "cart" else None,
+                         source="one_click" if one_click else "shopper_link", now=rt.clock())
+        session.add(Activity(cart_id=cart.id, kind="unsubscribed", occurred_at=rt.clock(),
+                             detail={"scope": scope, "one_click": one_click}))
+        store_name = cart.store.name
+    log.info("shopper unsubscribed", extra={"cart_id": cart_id, "scope": scope,
+                                             "one_click": one_click})
+    if one_click:
+        # RFC 8058: answer the POST itself; never redirect.
+        return "Unsubscribed.\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+    return render_template("shopper/unsubscribed.html", scope=scope, store_name=store_name)
