@@ -19,6 +19,7 @@ PREFIX = "CARTBACK_"
 # Keys whose string values from the environment are turned into booleans/ints.
 BOOL_KEYS = {"RUN_SCHEDULER", "TESTING", "AUTO_MIGRATE", "SMTP_STARTTLS", "SMTP_SSL"}
 INT_KEYS = {"MAX_BODY_BYTES", "SMTP_PORT", "POLISH_TIMEOUT_MS", "DB_POOL_SIZE"}
+FLOAT_KEYS = {"SES_MAX_SEND_RATE"}
 
 MAIL_BACKENDS = {"outbox", "smtp", "ses"}
 
@@ -51,6 +52,11 @@ def _coerce(key: str, value: str) -> Any:
             return int(value)
         except ValueError as err:
             raise ConfigError(f"{PREFIX}{key} must be a whole number, not {value!r}.") from err
+    if key in FLOAT_KEYS:
+        try:
+            return float(value)
+        except ValueError as err:
+            raise ConfigError(f"{PREFIX}{key} must be a number, not {value!r}.") from err
     return value
 
 

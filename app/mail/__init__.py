@@ -23,4 +23,12 @@ def make_mailer(config: Mapping[str, Any]) -> Mailer:
         from app.mail.outbox import OutboxMailer
 
         return OutboxMailer(config["OUTBOX_DIR"])
+    if backend == "smtp":
+        from app.mail.smtp import SmtpMailer
+
+        return SmtpMailer.from_config(config)
+    if backend == "ses":
+        from app.mail.ses import SesMailer
+
+        return SesMailer.from_config(config)
     raise ValueError(f"mail backend {backend!r} is not available")
