@@ -101,11 +101,22 @@ def test_smtp_login_is_used_when_configured(smtp_server):
                       starttls=False)
     good.send(a_message(), sender="hello@maple.example", recipient="ada@example.com")
     assert seen == [(b"cartback", b"s3cret")] and len(sink.envelopes) == 1
+
+
+def test_smtp_refused_login_is_permanent(smtp_server, monkeypatch):
+    import smtplib
+
+    def refuse(self, user, password, **kwargs):
+        raise smtplib.SMTPAuthenticationError(535, b"5.7.8 credentials invalid")
+
+    sink = Sink()
+    server = smtp_server(sink)
+    monkeypatch.setattr(smtplib.SMTP, "login", refuse)
     bad = SmtpMailer("127.0.0.1", server.port, user="cartback", password="nope", starttls=False)
     with pytest.raises(DeliveryError) as err:
         bad.send(a_message(), sender="hello@maple.example", recipient="ada@example.com")
     assert err.value.transient is False  # a wrong password will not fix itself
-    assert len(sink.envelopes) == 1
+    assert sink.envelopes == []
 
 
 @pytest.mark.parametrize(("reply", "transient"), [
