@@ -17,6 +17,7 @@ from app.errors import CartbackError
 from app.links import Links
 from app.logs import configure_logging
 from app.mail import make_mailer
+from app.polish import BedrockPolisher
 from app.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         mailer=make_mailer(app.config),
         links=Links(app.config["SECRET_KEY"], app.config["PUBLIC_URL"]),
         config=app.config,
+        polisher=BedrockPolisher.from_config(app.config),
     )
     app.extensions["cartback"] = runtime
 
