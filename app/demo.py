@@ -40,6 +40,11 @@ NAMES = ["Ada", "Ben", "Chloé", "Dev", "Elif", "Femi", "Greta", "Hiro", "Inès"
 TIMEZONES = ["Europe/London", "Europe/Berlin", "America/New_York", "Asia/Kolkata", None]
 
 
+KINDS = ["bought", "abandoned", "no_email", "saved", "reset", "recovered", "twice",
+         "unsubscribes"]
+WEIGHTS = [28, 26, 13, 7, 7, 9, 5, 5]
+
+
 @dataclass(order=True)
 class Step:
     at: datetime
@@ -82,7 +87,8 @@ def _cart_body(cart_id: str, event: str, at: datetime, rng: random.Random, *,
 
 
 def build_scenario(start: datetime, count: int, rng: random.Random,
-                   post: Callable[[dict[str, Any]], None]) -> Scenario:
+                   post: Callable[[dict[str, Any]], None],
+                   unsubscribe: Callable[[str], None]) -> Scenario:
     scenario = Scenario()
     for n in range(count):
         cart_id = f"demo-{n:04d}"
@@ -91,9 +97,8 @@ def build_scenario(start: datetime, count: int, rng: random.Random,
         name = rng.choice(NAMES)
         email = f"{(name or 'shopper').lower()}.{n}@example.com"
         tz = rng.choice(TIMEZONES)
-        kind = rng.choices(
-            ["bought", "abandoned", "no_email", "saved", "reset", "recovered"],
-            weights=[30, 30, 15, 8, 8, 9])[0]
+        # Every story appears at least once; the rest follow realistic weights.
+        kind = KINDS[n] if n < len(KINDS) else rng.choices(KINDS, weights=WEIGHTS)[0]
         scenario.kinds[kind] += 1
         updated = _cart_body(cart_id, "cart.updated", at, rng, email=None, tz=tz)
         scenario.add(at, lambda b=updated: post(b))
@@ -117,6 +122,18 @@ def build_scenario(start: datetime, count: int, rng: random.Random,
             again = _cart_body(cart_id, "cart.updated", later, rng, email=email, items=items,
                                name=name, tz=tz)
             scenario.add(later, lambda b=again: post(b))
+        elif kind == "twice":
+            # The same shopper leaves a second cart the next morning: one
+            # gentle nudge per shopper, so the second cart is not emailed.
+            again_at = checkout_at + timedelta(hours=18)
+            second = _cart_body(f"{cart_id}-b", "checkout.started", again_at, rng, email=email,
+                                name=name, tz=tz)
+            scenario.add(again_at, lambda b=second: post(b))
+        elif kind == "unsubscribes":
+            # After the first reminder the shopper presses the mail client's
+            # one-click unsubscribe; the second reminder is then skipped.
+            later = checkout_at + timedelta(hours=14)
+            scenario.add(later, lambda key=cart_id: unsubscribe(key))
         elif kind == "recovered":
             # Comes back a few hours after the first reminder (4 h) and buys.
             back_at = checkout_at + timedelta(hours=rng.uniform(5, 20))
@@ -162,10 +179,21 @@ def run_demo(outbox_dir: str, cart_count: int, seed: int) -> None:
                                         "Content-Type": "application/json"})
         answers[response.status_code] += 1
 
-    scenario = build_scenario(start, cart_count, rng, post)
+    def unsubscribe(cart_key: str) -> None:
+        with runtime.db.new_session() as session:
+            cart_id = session.scalars(select(Cart.id).where(Cart.cart_key == cart_key)).first()
+        if cart_id is None:
+            return
+        token = runtime.links.token("unsubscribe", cart_id)
+        response = client.post(f"/u/{token}", data="List-Unsubscribe=One-Click",
+                               content_type="application/x-www-form-urlencoded")
+        answers[response.status_code] += 1
+
+    scenario = build_scenario(start, cart_count, rng, post, unsubscribe)
     steps = list(scenario.steps)
     click.echo(f"Demo Shop: {cart_count} shoppers over two simulated days "
-               f"(first reminder 4 h after the last change, second 24 h later).")
+               f"(first reminder 4 h after the last change, second 24 h later, "
+               f"never during quiet hours 21:00-08:00 in the shopper's timezone).")
     ticks = int(DURATION / STEP)
     with click.progressbar(range(ticks), label="Simulating", width=36) as bar:
         for tick in bar:

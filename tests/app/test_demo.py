@@ -1,0 +1,23 @@
+"""`cartback demo`, a newcomer's first command, runs end to end and explains itself."""
+
+from __future__ import annotations
+
+from email import policy
+from email.parser import BytesParser
+
+from click.testing import CliRunner
+
+from app.cli import cli
+
+
+def test_demo_plays_the_stories_and_summarises(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["demo", "--carts", "16", "--outbox", "out"])
+    assert result.exit_code == 0, result.output
+    for line in ["first reminder sent", "deferred (quiet_hours)", "skipped (no_email)",
+                 "skipped (recently_reminded)", "skipped (unsubscribed)", "carts bought"]:
+        assert line in result.output
+    emails = sorted((tmp_path / "out").glob("*.eml"))
+    assert emails and f"{len(emails)} emails written to {tmp_path / 'out'}" in result.output
+    message = BytesParser(policy=policy.default).parsebytes(emails[0].read_bytes())
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
