@@ -75,7 +75,8 @@ def stores() -> None:
 
 
 @stores.command("add")
-@click.option("--platform", type=click.Choice(["custom", "shopify"]), required=True)
+@click.option("--platform", type=click.Choice(["custom", "shopify", "woocommerce"]),
+              required=True)
 @click.option("--name", default="", help="Store name shown in emails.")
 @click.option("--domain", required=True,
               help="The storefront's host, e.g. shop.example.com (Shopify: NAME.myshopify.com).")
@@ -85,10 +86,20 @@ def stores() -> None:
 @click.option("--from-email", default=None, help="Address reminders are sent from.")
 @click.option("--access-token", default=None,
               help="Shopify custom app: the Admin API access token from the store's admin.")
+@click.option("--consumer-key", default=None,
+              help="WooCommerce: REST API consumer key (ck_...), read/write.")
+@click.option("--consumer-secret", default=None,
+              help="WooCommerce: REST API consumer secret (cs_...).")
 def stores_add(platform: str, name: str, domain: str, timezone_name: str | None,
-               from_email: str | None, access_token: str | None) -> None:
+               from_email: str | None, access_token: str | None, consumer_key: str | None,
+               consumer_secret: str | None) -> None:
     """Register a store and print its JSON (id, webhook_secret, ...)."""
     runtime = current_app.extensions["cartback"]
+    if platform == "woocommerce":
+        click.echo(json.dumps(_add_woocommerce(runtime, name, domain, timezone_name,
+                                               from_email, consumer_key, consumer_secret),
+                              indent=2))
+        return
     if platform == "shopify":
         data = _add_shopify(runtime, name, domain, timezone_name, from_email, access_token)
         click.echo(json.dumps(data, indent=2))
@@ -122,6 +133,26 @@ def _add_shopify(runtime: Runtime, name: str, domain: str, timezone_name: str | 
     # Shopify signs with the app secret and posts every shop to one endpoint.
     data["webhook_url"] = current_app.config["PUBLIC_URL"].rstrip("/") + "/webhooks/shopify"
     return data
+
+
+def _add_woocommerce(runtime: Runtime, name: str, domain: str, timezone_name: str | None,
+                     from_email: str | None, consumer_key: str | None,
+                     consumer_secret: str | None) -> dict[str, object]:
+    from app import woocommerce_store
+    from app.models import Store
+
+    if not consumer_key or not consumer_secret:
+        raise click.BadParameter("a WooCommerce store needs --consumer-key and --consumer-secret "
+                                 "(WooCommerce > Settings > Advanced > REST API, read/write)")
+    try:
+        store_id = woocommerce_store.connect_by_keys(
+            runtime, domain, consumer_key, consumer_secret, name=name or None,
+            timezone=timezone_name, from_email=from_email)
+    except (woocommerce_store.ConnectError, StoreInputError) as err:
+        raise click.ClickException(str(err)) from err
+    with runtime.db.new_session() as session:
+        store = session.get(Store, store_id)
+        return store_json(store, current_app.config["PUBLIC_URL"])
 
 
 @stores.command("list")
@@ -194,6 +225,22 @@ def demo(outbox: str, carts: int, seed: int) -> None:
     from app.demo import run_demo
 
     run_demo(outbox_dir=outbox, cart_count=carts, seed=seed)
+
+
+@cli.group()
+def woocommerce() -> None:
+    """WooCommerce stores."""
+
+
+@woocommerce.command("reconcile")
+@click.option("--now", "now_text", default=None, help="ISO 8601 moment to act as (default: now).")
+def woocommerce_reconcile(now_text: str | None) -> None:
+    """Re-activate disabled webhooks and pull orders changed since the last sync."""
+    from app import woocommerce_store
+
+    runtime = current_app.extensions["cartback"]
+    for store_id, outcome in woocommerce_store.run_periodic(runtime, _parse_now(now_text)).items():
+        click.echo(json.dumps({"store_id": store_id, "result": outcome}))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def ingest_delivery(runtime: Runtime, store_id: int, adapter: Adapter, raw_body:
         if store.platform != adapter.name or not store.installed:
             raise NotFound(f"no {adapter.name} store {store_id}")
         adapter.verify(raw_body, headers, store.webhook_secret)
-        events = adapter.parse(raw_body, headers, store.id)
+        events = adapter.parse(raw_body, headers, store.id, now)
         results = _apply_all(session, store, events, now)
     _notify(runtime, results)
     return results

@@ -11,6 +11,7 @@ from importlib import import_module
 from platforms.base import Adapter
 
 _MODULES = {
+    "woocommerce": "platforms.woocommerce",
     "custom": "platforms.custom",
     "shopify": "platforms.shopify",
 }

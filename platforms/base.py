@@ -126,5 +126,10 @@ class Adapter(Protocol):
     def verify(self, raw_body: bytes, headers: Mapping[str, str], secret: str) -> None:
         """Raise BadSignature unless the raw body is signed with `secret`."""
 
-    def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int) -> list[CartEvent]:
-        """Translate a verified delivery into zero or more CartEvents."""
+    def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int,
+              received_at: datetime | None = None) -> list[CartEvent]:
+        """Translate a verified delivery into zero or more CartEvents.
+
+        `received_at` (the caller's clock) dates events whose payload carries
+        no time of its own; adapters never read the clock themselves.
+        """

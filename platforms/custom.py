@@ -155,7 +155,8 @@ class CustomAdapter:
         if not verify_base64([secret], raw_body, header(headers, SIGNATURE_HEADER)):
             raise BadSignature(f"missing or wrong {SIGNATURE_HEADER}")
 
-    def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int) -> list[CartEvent]:
+    def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int,
+              received_at: datetime | None = None) -> list[CartEvent]:
         try:
             # Decimal for every JSON number: money never passes through float.
             body = json.loads(raw_body, parse_float=Decimal)

@@ -1,0 +1,274 @@
+"""WooCommerce: order webhooks and storefront beacon snapshots → CartEvents.
+
+Wire facts (shared/reference/platforms.md, WooCommerce sections):
+- Webhooks are signed `X-WC-Webhook-Signature` = base64 HMAC-SHA256 of the
+  exact body with the per-webhook secret we chose; `X-WC-Webhook-Source` is
+  the store's home URL with a trailing slash.
+- Creating a webhook sends an unsigned ping: form body `webhook_id=<digits>`.
+- `X-WC-Webhook-Delivery-ID` changes per attempt, so deliveries are deduped on
+  order id + `date_modified_gmt` + status instead.
+- Block checkout creates `checkout-draft` orders: checkout started with an
+  email, never a placed order.
+- REST v3 money is decimal strings; Store API money (the beacon) is integer
+  minor units with `currency_minor_unit`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from platforms.base import BadPayload, BadSignature, CartEvent, EventKind, Item, header
+from platforms.signing import verify_base64
+
+SIGNATURE = "X-WC-Webhook-Signature"
+SOURCE = "X-WC-Webhook-Source"
+TOPIC = "X-WC-Webhook-Topic"
+PING_RE = re.compile(rb"^webhook_id=\d+$")
+EMAIL_RE = re.compile(r"^[^@\s,;<>\"()]+@[^@\s,;<>\"()]+\.[^@\s,;<>\"()]+$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+PLACED = {"processing", "on-hold", "completed"}
+PAYMENT_ABANDONED = {"pending", "failed"}
+GONE = {"cancelled", "trash"}
+WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted")
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL, lowercased; '' when it has none."""
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.netloc:
+        return ""
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def is_ping(raw_body: bytes, headers: Mapping[str, str]) -> bool:
+    return header(headers, SIGNATURE) is None and bool(PING_RE.match(raw_body.strip()))
+
+
+def authorize_url(store_url: str, *, app_name: str, state: str, callback_url: str,
+                  return_url: str) -> str:
+    """The merchant's key-granting page; WooCommerce refuses non-https callbacks."""
+    if not callback_url.startswith("https://"):
+        raise ValueError("WooCommerce only calls back over https: set CARTBACK_PUBLIC_URL "
+                         "to an https address")
+    query = urlencode({"app_name": app_name, "scope": "read_write", "user_id": state,
+                       "return_url": return_url, "callback_url": callback_url})
+    return f"{origin_of(store_url)}/wc-auth/v1/authorize?{query}"
+
+
+def money(value: Any, field_name: str) -> Decimal:
+    """A REST decimal (string or number) as Decimal, never scaled."""
+    if isinstance(value, bool) or value is None:
+        raise BadPayload(field_name, "must be a decimal amount")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as err:
+        raise BadPayload(field_name, "must be a decimal amount") from err
+    if not amount.is_finite() or amount < 0:
+        raise BadPayload(field_name, "must be a positive decimal amount")
+    return amount
+
+
+def minor_units(value: Any, minor_unit: Any, field_name: str) -> Decimal:
+    """A Store API amount: integer minor units (\"1800\" with 2 → 18.00)."""
+    if isinstance(minor_unit, bool) or not isinstance(minor_unit, int) or not 0 <= minor_unit <= 4:
+        raise BadPayload(field_name, "currency_minor_unit must be 0-4")
+    if isinstance(value, bool) or not re.fullmatch(r"\d{1,15}", str(value)):
+        raise BadPayload(field_name, "must be a whole number of minor units")
+    return Decimal(int(str(value))).scaleb(-minor_unit)
+
+
+def _gmt(value: Any, field_name: str) -> datetime:
+    if not isinstance(value, str):
+        raise BadPayload(field_name, "must be a timestamp")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", ""))
+    except ValueError as err:
+        raise BadPayload(field_name, "must be a timestamp") from err
+    # *_gmt values carry no offset: they are UTC.
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _email(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if EMAIL_RE.match(value) else None
+
+
+def _order_items(order: Mapping[str, Any]) -> tuple[Item, ...]:
+    lines = order.get("line_items") or []
+    if not isinstance(lines, list):
+        raise BadPayload("line_items", "must be a list")
+    items = []
+    for index, line in enumerate(lines):
+        if not isinstance(line, dict):
+            raise BadPayload(f"line_items[{index}]", "must be an object")
+        quantity = line.get("quantity", 1)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise BadPayload(f"line_items[{index}].quantity", "must be a whole number")
+        image = line.get("image") if isinstance(line.get("image"), dict) else {}
+        items.append(Item(
+            title=str(line.get("name") or "Item"),
+            quantity=quantity,
+            unit_price=money(line.get("price", "0"), f"line_items[{index}].price"),
+            sku=str(line["sku"]) if line.get("sku") else None,
+            image_url=image.get("src") or None,
+        ))
+    return tuple(i for i in items if i.quantity > 0)
+
+
+def order_key(order_id: Any) -> str:
+    return f"wc-order:{order_id}"
+
+
+class WooCommerceAdapter:
+    name = "woocommerce"
+
+    def verify(self, raw_body: bytes, headers: Mapping[str, str], secret: str) -> None:
+        if not verify_base64([secret], raw_body, header(headers, SIGNATURE)):
+            raise BadSignature(f"missing or wrong {SIGNATURE}")
+
+    def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int,
+              received_at: datetime | None = None) -> list[CartEvent]:
+        try:
+            body = json.loads(raw_body)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise BadPayload("body", "is not valid JSON") from err
+        if not isinstance(body, dict):
+            raise BadPayload("body", "must be a JSON object")
+        topic = (header(headers, TOPIC) or "").strip()
+        if topic.startswith("action.") or "action" in body:
+            return []  # e.g. action.woocommerce_add_to_cart: carries no cart, nothing to do
+        if "id" not in body or isinstance(body["id"], bool) or not isinstance(body["id"], int):
+            raise BadPayload("id", "must be the order id")
+        if topic == "order.deleted" or set(body) == {"id"}:
+            return [CartEvent(store_id=store_id, cart_key=order_key(body["id"]),
+                              checkout_key=order_key(body["id"]), kind=EventKind.DELETED,
+                              occurred_at=received_at or datetime.now(UTC),
+                              delivery_id=f"wc:{body['id']}:deleted")]
+        return self._order(body, store_id)
+
+    def _order(self, order: Mapping[str, Any], store_id: int) -> list[CartEvent]:
+        status = order.get("status")
+        if not isinstance(status, str):
+            raise BadPayload("status", "must be a string")
+        modified = _gmt(order.get("date_modified_gmt") or order.get("date_created_gmt"),
+                        "date_modified_gmt")
+        billing = order.get("billing") if isinstance(order.get("billing"), dict) else {}
+        currency = order.get("currency")
+        common: dict[str, Any] = dict(
+            store_id=store_id,
+            cart_key=order_key(order["id"]),
+            checkout_key=order_key(order["id"]),
+            aliases=tuple(a for a in (order.get("cart_hash"),) if isinstance(a, str) and a),
+            occurred_at=modified,
+            total=money(order.get("total", "0"), "total"),
+            currency=currency if isinstance(currency, str) and len(currency) == 3 else None,
+            email=_email(billing.get("email")),
+            first_name=(billing.get("first_name") or None),
+            country=(billing.get("country") or None),
+            delivery_id=f"wc:{order['id']}:{modified.isoformat()}:{status}",
+            order_ref=str(order.get("number") or order["id"]),
+        )
+        if status in PLACED:
+            return [CartEvent(kind=EventKind.ORDERED, **common)]
+        if status in GONE:
+            return [CartEvent(kind=EventKind.DELETED, **common)]
+        if status == "checkout-draft" or (status in PAYMENT_ABANDONED
+                                          and order.get("needs_payment", True)):
+            payment_url = order.get("payment_url")
+            return_url = payment_url if (status in PAYMENT_ABANDONED and isinstance(
+                payment_url, str) and payment_url.startswith("http")) else None
+            return [CartEvent(kind=EventKind.CHECKOUT_STARTED, items=_order_items(order),
+                              return_url=return_url, **common)]
+        return []  # refunded and other after-sale states change nothing for reminders
+
+
+adapter = WooCommerceAdapter()
+
+
+def parse_beacon(body: Any, store_id: int, received_at: datetime) -> CartEvent:
+    """A storefront snapshot (Store API cart shape, minor units) as a CartEvent."""
+    if not isinstance(body, dict):
+        raise BadPayload("body", "must be a JSON object")
+    token = body.get("cart_token")
+    if not isinstance(token, str) or not TOKEN_RE.match(token):
+        raise BadPayload("cart_token", "must be 8-128 letters, digits or ._:-")
+    cart = body.get("cart")
+    if not isinstance(cart, dict):
+        raise BadPayload("cart", "must be an object")
+    totals = cart.get("totals") if isinstance(cart.get("totals"), dict) else {}
+    minor = totals.get("currency_minor_unit", 2)
+    currency = totals.get("currency_code")
+    raw_items = cart.get("items", [])
+    if not isinstance(raw_items, list) or len(raw_items) > 100:
+        raise BadPayload("cart.items", "must be a list of at most 100 items")
+    items = []
+    for index, raw in enumerate(raw_items):
+        where = f"cart.items[{index}]"
+        if not isinstance(raw, dict):
+            raise BadPayload(where, "must be an object")
+        prices = raw.get("prices") if isinstance(raw.get("prices"), dict) else {}
+        quantity = raw.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= 999:
+            raise BadPayload(f"{where}.quantity", "must be a whole number")
+        images = raw.get("images") if isinstance(raw.get("images"), list) else []
+        image = images[0] if images and isinstance(images[0], dict) else {}
+        permalink = raw.get("permalink")
+        items.append(Item(
+            title=str(raw.get("name") or "Item")[:300],
+            quantity=quantity,
+            unit_price=minor_units(prices.get("price", "0"),
+                                   prices.get("currency_minor_unit", minor), f"{where}.price"),
+            sku=str(raw["sku"])[:100] if raw.get("sku") else None,
+            image_url=_http(image.get("thumbnail") or image.get("src")),
+            product_url=_http(permalink),
+        ))
+    email_value = body.get("email")
+    email = None
+    if email_value not in (None, ""):
+        email = _email(email_value)
+        if email is None:
+            raise BadPayload("email", "must be one email address")
+    cart_hash = body.get("cart_hash")
+    return CartEvent(
+        store_id=store_id,
+        cart_key=f"wc-cart:{token}",
+        checkout_key=cart_hash if isinstance(cart_hash, str) and re.fullmatch(
+            r"[A-Za-z0-9]{6,64}", cart_hash) else None,
+        kind=EventKind.CHECKOUT_STARTED if email else EventKind.UPDATED,
+        occurred_at=received_at,
+        items=tuple(i for i in items if i.quantity > 0),
+        total=minor_units(totals.get("total_price", "0"), minor, "cart.totals.total_price"),
+        currency=currency if isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency)
+        else None,
+        email=email,
+        timezone=_zone(body.get("timezone")),
+        locale=body.get("locale")[:35] if isinstance(body.get("locale"), str) else None,
+        return_url=_http(body.get("cart_url")),
+        saved_link=body.get("saved_link") is True,
+    )
+
+
+def _zone(value: Any) -> str | None:
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return value
+
+
+def _http(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) < 2048:
+        return value
+    return None
