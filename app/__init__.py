@@ -53,12 +53,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["cartback"] = runtime
 
-    from app.web import shopify, shopper, webhooks, woocommerce
+    from app.web import admin, shopify, shopper, webhooks, woocommerce
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(shopper.bp)
     app.register_blueprint(shopify.bp)
     app.register_blueprint(woocommerce.bp)
+    app.register_blueprint(admin.bp)
     _register_errors(app)
 
     if app.config["RUN_SCHEDULER"]:

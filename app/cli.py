@@ -227,6 +227,20 @@ def demo(outbox: str, carts: int, seed: int) -> None:
     run_demo(outbox_dir=outbox, cart_count=carts, seed=seed)
 
 
+@cli.command("admin-link")
+@click.option("--store", "store_id", type=int, required=True)
+def admin_link(store_id: int) -> None:
+    """Print a one-time sign-in link to a store's admin pages (valid 15 minutes)."""
+    from app.models import Store
+    from app.web.admin_auth import mint_login_link
+
+    runtime = current_app.extensions["cartback"]
+    with runtime.db.new_session() as session:
+        if session.get(Store, store_id) is None:
+            raise click.ClickException(f"no store {store_id}")
+    click.echo(mint_login_link(runtime, store_id, runtime.clock()))
+
+
 @cli.group()
 def woocommerce() -> None:
     """WooCommerce stores."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, Response, g, jsonify, make_response, redirect, request
+from flask import Blueprint, Response, g, jsonify, make_response, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import escape
 
@@ -231,15 +231,23 @@ def signed_in_store_id() -> int:
 @bp.get("/shopify/app")
 @embedded
 def app_home() -> ResponseReturnValue:
-    """The embedded landing page (the admin issue puts the settings here)."""
+    """The embedded entry: hands the verified shop an admin session and opens it.
+
+    The admin pages carry their session in every link (no third-party
+    cookies inside the iframe), so this page forwards to the dashboard.
+    """
+    from app.web.admin_auth import mint_session
+
     cfg = _config()
     shop = escape(g.shop)
+    target = escape(url_for("admin.home", s=mint_session(signed_in_store_id())))
     html = (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta name=\"shopify-api-key\" content=\"{escape(cfg.api_key)}\">"
         "<script src=\"https://cdn.shopify.com/shopifycloud/app-bridge.js\"></script>"
+        f"<meta http-equiv=\"refresh\" content=\"0;url={target}\">"
         "<title>Cartback</title></head><body>"
         f"<h1>Cartback is connected to {shop}</h1>"
-        "<p>Abandoned checkouts with an email now get a reminder.</p></body></html>"
+        f"<p><a href=\"{target}\">Open your Cartback dashboard</a></p></body></html>"
     )
     return Response(html, mimetype="text/html")
