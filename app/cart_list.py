@@ -67,7 +67,7 @@ def timeline(session: Session, cart: Cart) -> list[Entry]:
     for activity in session.scalars(select(Activity).where(Activity.cart_id == cart.id)):
         detail: dict[str, Any] = activity.detail or {}
         note = ", ".join(f"{k}: {v}" for k, v in detail.items()
-                         if k in ("status", "reason", "scope", "changed"))
+                         if k in ("status", "reason", "scope"))
         entries.append(Entry(activity.occurred_at, activity.kind,
                              EVENT_TITLES.get(activity.kind, activity.kind), note))
     for send in session.scalars(select(Send).where(Send.cart_id == cart.id)):

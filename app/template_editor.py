@@ -21,11 +21,15 @@ from app.models import TemplateOverride
 PART_LABELS = {"subject.txt": "Subject", "opening.txt": "Opening line",
                "txt": "Plain-text body", "html": "HTML body"}
 
+SAMPLE_IMAGE = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='56' "
+                "height='56'><rect width='56' height='56' rx='8' fill='%23dfe3e8'/></svg>")
+
 SAMPLE = MailContext(
     store_name="Your store", postal_address="1 Example Street, Springfield",
     first_name="Ada",
     items=[{"title": "Linen shirt", "quantity": 2, "unit_price": "49.00",
-            "image_url": "https://placehold.co/112x112/png"},
+            # An inline picture: the preview must not fetch anything from the internet.
+            "image_url": SAMPLE_IMAGE},
            {"title": "Canvas tote", "quantity": 1, "unit_price": "24.50"}],
     total=Decimal("122.50"), currency="EUR", locale="en-GB",
     return_url="https://cartback.example/r/sample",
