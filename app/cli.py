@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app
 from app.db import upgrade
@@ -239,6 +239,110 @@ def admin_link(store_id: int) -> None:
         if session.get(Store, store_id) is None:
             raise click.ClickException(f"no store {store_id}")
     click.echo(mint_login_link(runtime, store_id, runtime.clock()))
+
+
+@cli.group("export", invoke_without_command=True)
+@click.option("--store", "store_id", type=int, help="Export this store...")
+@click.option("--date", "day_text", help="...this day (YYYY-MM-DD, the store's calendar).")
+@click.pass_context
+@with_appcontext
+def export_group(ctx: click.Context, store_id: int | None, day_text: str | None) -> None:
+    """Export a day's carts to CSV and XLSX (and the store's Google Sheet, if set up)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from datetime import date
+
+    from app import export
+
+    if store_id is None or day_text is None:
+        raise click.UsageError("give --store ID and --date YYYY-MM-DD")
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError as err:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from err
+    runtime = current_app.extensions["cartback"]
+    try:
+        for written in export.export_day(runtime, store_id, day):
+            click.echo(written)
+    except LookupError as err:
+        raise click.ClickException(str(err)) from err
+
+
+@export_group.command("google-sheet")
+@click.option("--store", "store_id", type=int, required=True)
+@click.option("--service-account", "key_file", type=click.File("r"), required=True,
+              help="The Google service account's JSON key file.")
+@click.option("--spreadsheet", "spreadsheet_id", required=True,
+              help="The spreadsheet's id (from its URL), shared with the service account.")
+def export_google_sheet(store_id: int, key_file: object, spreadsheet_id: str) -> None:
+    """Mirror this store's nightly export to a Google Sheet (one tab per day)."""
+    from app.crypto import decrypt_json, encrypt_json
+    from app.models import Store
+
+    account = json.load(key_file)  # type: ignore[arg-type]
+    if not isinstance(account, dict) or account.get("type") != "service_account":
+        raise click.BadParameter("not a service account key file", param_hint="--service-account")
+    runtime = current_app.extensions["cartback"]
+    with runtime.db.transaction() as session:
+        store = session.get(Store, store_id)
+        if store is None:
+            raise click.ClickException(f"no store {store_id}")
+        secrets = decrypt_json(runtime.fernet(), store.credentials)
+        secrets["google_service_account"] = account
+        store.credentials = encrypt_json(runtime.fernet(), secrets)
+        store.platform_state = {**(store.platform_state or {}),
+                                "google_sheet": {"spreadsheet_id": spreadsheet_id}}
+    click.echo(f"store {store_id} exports to spreadsheet {spreadsheet_id} "
+               f"as {account.get('client_email')}")
+
+
+@cli.group()
+def retention() -> None:
+    """Erase personal data the carts no longer need."""
+
+
+@retention.command("run")
+@click.option("--now", "now_text", default=None, help="ISO 8601 moment to act as (default: now).")
+def retention_run(now_text: str | None) -> None:
+    """Erase email, name and items of carts idle for RETENTION_DAYS (default 30)."""
+    from app import retention as retention_module
+
+    runtime = current_app.extensions["cartback"]
+    days = int(current_app.config["RETENTION_DAYS"])
+    with runtime.db.transaction() as session:
+        erased = retention_module.purge(session, _parse_now(now_text), days)
+    click.echo(json.dumps({"carts_erased": erased, "older_than_days": days}))
+
+
+@cli.group()
+def privacy() -> None:
+    """Privacy requests about one shopper."""
+
+
+@privacy.command("report")
+@click.option("--store", "store_id", type=int, required=True)
+@click.option("--email", required=True)
+def privacy_report(store_id: int, email: str) -> None:
+    """Print everything held about an email address as JSON."""
+    from app import privacy as privacy_module
+
+    runtime = current_app.extensions["cartback"]
+    with runtime.db.new_session() as session:
+        click.echo(json.dumps(privacy_module.report_shopper(session, store_id, email), indent=2))
+
+
+@privacy.command("erase")
+@click.option("--store", "store_id", type=int, required=True)
+@click.option("--email", required=True)
+def privacy_erase(store_id: int, email: str) -> None:
+    """Erase everything about an email address (an unsubscribe entry is kept)."""
+    from app import privacy as privacy_module
+
+    runtime = current_app.extensions["cartback"]
+    with runtime.db.transaction() as session:
+        ids = privacy_module.erase_shopper(session, store_id, email)
+    runtime.timers.cancel_many(ids)
+    click.echo(json.dumps({"carts_erased": len(ids)}))
 
 
 @cli.group()

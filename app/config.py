@@ -17,8 +17,10 @@ from app.errors import ConfigError
 PREFIX = "CARTBACK_"
 
 # Keys whose string values from the environment are turned into booleans/ints.
-BOOL_KEYS = {"RUN_SCHEDULER", "TESTING", "AUTO_MIGRATE", "SMTP_STARTTLS", "SMTP_SSL"}
-INT_KEYS = {"MAX_BODY_BYTES", "SMTP_PORT", "POLISH_TIMEOUT_MS", "DB_POOL_SIZE"}
+BOOL_KEYS = {"RUN_SCHEDULER", "RUN_NIGHTLY", "TESTING", "AUTO_MIGRATE", "SMTP_STARTTLS",
+             "SMTP_SSL"}
+INT_KEYS = {"MAX_BODY_BYTES", "SMTP_PORT", "POLISH_TIMEOUT_MS", "DB_POOL_SIZE",
+            "RETENTION_DAYS", "STORE_REDACT_DAYS"}
 FLOAT_KEYS = {"SES_MAX_SEND_RATE"}
 
 MAIL_BACKENDS = {"outbox", "smtp", "ses"}
@@ -31,6 +33,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "PUBLIC_URL": "http://localhost:5000",
         "MAIL_BACKEND": "outbox",
         "OUTBOX_DIR": str(instance_path / "outbox"),
+        "EXPORT_DIR": str(instance_path / "exports"),
+        "RETENTION_DAYS": 30,
+        "STORE_REDACT_DAYS": 30,
         "RUN_SCHEDULER": False,
         "AUTO_MIGRATE": None,  # None: migrate automatically for SQLite only
         "MAX_BODY_BYTES": 256 * 1024,

@@ -164,6 +164,8 @@ class Cart(Base):
     order_ref: Mapped[str | None] = mapped_column(String(255))
     order_total: Mapped[Decimal | None] = mapped_column(MONEY)
 
+    # When retention erased this cart's personal data (numbers are kept).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -28,6 +28,10 @@ def start_timers(app: Flask, runtime: Runtime) -> None:
             select(Cart.id, Cart.wake_at)
             .where(Cart.wake_at.is_not(None), Cart.status.in_(LIVE_STATUSES))
         ).all()
+    if app.config.get("RUN_NIGHTLY", True):
+        from app.nightly import register
+
+        register(timers, runtime)
     timers.start((cart_id, wake_at) for cart_id, wake_at in pending if wake_at is not None)
     log.info("timers started", extra={"pending": len(pending)})
     app.extensions["cartback_timers"] = timers

@@ -22,10 +22,11 @@ import requests
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from app import privacy
 from app.crypto import decrypt_json, encrypt_json
 from app.intake import claim_delivery, normalize_email
 from app.logs import mask_email
-from app.models import LIVE_STATUSES, Activity, Cart, CartStatus, OAuthState, Send, Store
+from app.models import LIVE_STATUSES, Cart, CartStatus, OAuthState, Store
 from app.runtime import Runtime
 from app.settings import check_timezone
 from app.shopify_config import REQUIRED_SCOPES, ShopifyConfig
@@ -207,34 +208,13 @@ def uninstall(runtime: Runtime, store_id: int, now: datetime,
     return stopped
 
 
-def _delete_carts(session: Session, cart_ids: Sequence[int]) -> None:
-    if not cart_ids:
-        return
-    session.execute(delete(Send).where(Send.cart_id.in_(cart_ids)))
-    session.execute(delete(Activity).where(Activity.cart_id.in_(cart_ids)))
-    session.execute(delete(Cart).where(Cart.id.in_(cart_ids)))
-
-
 def redact_customer(runtime: Runtime, store_id: int, email: str | None,
                     order_ids: Sequence[str], delivery_id: str | None = None) -> int:
-    """customers/redact: delete that shopper's carts and their send log; return how many."""
-    address = normalize_email(email)
+    """customers/redact: erase that shopper (app.privacy); return how many carts."""
     with runtime.db.transaction() as session:
         if delivery_id and not claim_delivery(session, store_id, delivery_id):
             return 0
-        conditions = []
-        if address:
-            conditions.append(func.lower(Cart.email) == address)
-        if order_ids:
-            conditions.append(Cart.order_ref.in_(list(order_ids)))
-        if not conditions:
-            return 0
-        ids = list(session.scalars(
-            select(Cart.id).where(Cart.store_id == store_id, or_(*conditions))))
-        _delete_carts(session, ids)
-        if address:
-            session.execute(delete(Send).where(Send.store_id == store_id,
-                                               func.lower(Send.address) == address))
+        ids = privacy.erase_shopper(session, store_id, email, order_ids)
     runtime.timers.cancel_many(ids)
     log.info("shopify customer redacted", extra={"store_id": store_id, "carts": len(ids),
                                                  "email": mask_email(email)})
@@ -250,9 +230,7 @@ def redact_shop(runtime: Runtime, store_id: int) -> bool:
         store = session.get(Store, store_id, with_for_update=True)
         if store is None or store.installed:
             return False
-        ids = list(session.scalars(select(Cart.id).where(Cart.store_id == store_id)))
-        _delete_carts(session, ids)
-        session.execute(delete(Store).where(Store.id == store_id))
+        ids = privacy.erase_store(session, store_id)
     runtime.timers.cancel_many(ids)
     log.info("shopify shop redacted", extra={"store_id": store_id, "carts": len(ids)})
     return True

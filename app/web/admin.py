@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,7 +27,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from app import cart_list, dashboard, suppressions, template_editor
+from app import cart_list, dashboard, privacy, suppressions, template_editor
 from app.chart import bars
 from app.compose import TEMPLATE_NAMES
 from app.intake import normalize_email
@@ -122,7 +123,8 @@ def home() -> ResponseReturnValue:
         numbers = dashboard.numbers(session, g.store_id, period, g.store.timezone)
     chart = bars(numbers.per_day, title=f"Reminders sent and carts recovered, last {days} days")
     return _page("admin/dashboard.html", numbers=numbers, days=days, periods=PERIODS,
-                 chart=chart, settings=effective(g.store.settings))
+                 chart=chart, settings=effective(g.store.settings),
+                 last_export=(g.store.platform_state or {}).get("export"))
 
 
 # --- settings --------------------------------------------------------------------------------
@@ -300,6 +302,36 @@ def unsubscribe_import() -> ResponseReturnValue:
             added += 1
     return redirect(url_for("admin.unsubscribes", s=g.session_token,
                             notice=f"Imported {added} addresses; skipped {skipped} lines."))
+
+
+# --- privacy requests --------------------------------------------------------------------------
+
+@bp.post("/privacy/report")
+def privacy_report() -> ResponseReturnValue:
+    rt = runtime()
+    email = (request.form.get("email") or "").strip()
+    if not EMAIL_RE.match(email):
+        return redirect(url_for("admin.unsubscribes", s=g.session_token,
+                                error="That is not an email address."))
+    with rt.db.new_session() as session:
+        report = privacy.report_shopper(session, g.store_id, email)
+    return Response(json.dumps(report, indent=2), mimetype="application/json", headers={
+        "Content-Disposition": "attachment; filename=shopper-data.json"})
+
+
+@bp.post("/privacy/erase")
+def privacy_erase() -> ResponseReturnValue:
+    rt = runtime()
+    email = (request.form.get("email") or "").strip()
+    if not EMAIL_RE.match(email):
+        return redirect(url_for("admin.unsubscribes", s=g.session_token,
+                                error="That is not an email address."))
+    with rt.db.transaction() as session:
+        ids = privacy.erase_shopper(session, g.store_id, email)
+    rt.timers.cancel_many(ids)
+    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+                            notice=f"Erased everything about {normalize_email(email)} "
+                                   f"({len(ids)} carts)."))
 
 
 # --- carts -----------------------------------------------------------------------------------
