@@ -53,13 +53,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["cartback"] = runtime
 
-    from app.web import admin, shopify, shopper, webhooks, woocommerce
+    from app.web import admin, ops, shopify, shopper, webhooks, woocommerce
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(shopper.bp)
     app.register_blueprint(shopify.bp)
     app.register_blueprint(woocommerce.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(ops.bp)
+    _count_deliveries(app)
     _register_errors(app)
 
     if app.config["RUN_SCHEDULER"]:
@@ -67,6 +69,21 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
         start_timers(app, runtime)
     return app
+
+
+def _count_deliveries(app: Flask) -> None:
+    from app import metrics
+
+    topic_headers = ("X-Shopify-Topic", "X-WC-Webhook-Topic")
+
+    @app.after_request
+    def _count(response):  # type: ignore[no-untyped-def]
+        path = request.path
+        if path.startswith(("/webhooks/", "/collect/")):
+            platform = "beacon" if path.startswith("/collect/") else path.split("/")[2]
+            topic = next((request.headers[h] for h in topic_headers if h in request.headers), "")
+            metrics.delivery(platform, topic, response.status_code)
+        return response
 
 
 def _wants_json() -> bool:

@@ -56,6 +56,26 @@ def serve(host: str, port: int) -> None:
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
+@cli.command(with_appcontext=False)
+@click.option("--poll", default=2.0, show_default=True, help="Seconds between change polls.")
+@click.option("--standby-retry", default=5.0, show_default=True,
+              help="Seconds between a standby's tries to take over.")
+def scheduler(poll: float, standby_retry: float) -> None:
+    """Run the timers and nightly jobs (one leader; extra copies wait as standbys)."""
+    import signal
+    import threading
+
+    from app import scheduler_process
+
+    app = create_app({"RUN_SCHEDULER": False})
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"Cartback scheduler started (database: "
+               f"{app.extensions['db'].engine.dialect.name})")
+    scheduler_process.run(app, stop, poll_s=poll, retry_s=standby_retry)
+
+
 @cli.group()
 def db() -> None:
     """Database schema."""

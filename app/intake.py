@@ -108,7 +108,7 @@ def _find_by_email(session: Session, event: CartEvent, rules: Rules) -> Cart | N
     ).first()
 
 
-def _create(session: Session, event: CartEvent) -> tuple[Cart, bool]:
+def _create(session: Session, event: CartEvent, now: datetime) -> tuple[Cart, bool]:
     """Insert the row unless a concurrent delivery just did; lock it either way."""
     stmt = (
         _insert(session)(Cart)
@@ -124,7 +124,9 @@ def _create(session: Session, event: CartEvent) -> tuple[Cart, bool]:
             attempts=0,
             saved_link=False,
             created_at=event.occurred_at,
-            updated_at=event.occurred_at,
+            # When we wrote it (the scheduler follows changes by this), not
+            # when the shopper acted.
+            updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["store_id", "cart_key"])
         .returning(Cart.id)
@@ -206,7 +208,7 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
         cart = _find_by_email(session, event, rules)
     created = False
     if cart is None:
-        cart, created = _create(session, event)
+        cart, created = _create(session, event, now)
 
     if event.kind is EventKind.ORDERED:
         return _apply_order(session, cart, event, rules)

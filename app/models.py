@@ -177,6 +177,8 @@ class Cart(Base):
         Index("ix_carts_store_status", "store_id", "status"),
         Index("ix_carts_store_email", "store_id", "email"),
         Index("ix_carts_store_checkout_key", "store_id", "checkout_key"),
+        # The scheduler follows changes made by web processes through this.
+        Index("ix_carts_updated_at", "updated_at"),
     )
 
 
@@ -288,3 +290,13 @@ class OAuthState(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SchedulerHeartbeat(Base):
+    """One row: which scheduler process leads, and when it last said so."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)

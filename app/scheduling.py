@@ -8,18 +8,20 @@ import logging
 from flask import Flask
 from sqlalchemy import select
 
+from app.metrics import LATENESS
 from app.models import LIVE_STATUSES, Cart
 from app.runtime import Runtime
 from app.wake import wake
+from scheduler.timers import CartTimers
 
 log = logging.getLogger(__name__)
 
 
-def start_timers(app: Flask, runtime: Runtime) -> None:
-    from scheduler import CartTimers
-
+def start_timers(app: Flask, runtime: Runtime) -> CartTimers:
     def fire(cart_id: int) -> None:
-        wake(runtime, cart_id, runtime.clock())
+        result = wake(runtime, cart_id, runtime.clock())
+        if result.late_s is not None:
+            LATENESS.observe(max(result.late_s, 0.0))
 
     timers = CartTimers(fire)
     runtime.timers = timers
@@ -36,3 +38,4 @@ def start_timers(app: Flask, runtime: Runtime) -> None:
     log.info("timers started", extra={"pending": len(pending)})
     app.extensions["cartback_timers"] = timers
     atexit.register(timers.shutdown, False)
+    return timers

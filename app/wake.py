@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -33,47 +33,53 @@ class WakeResult:
     result: str
     reason: str | None = None
     wake_at: datetime | None = None
+    late_s: float | None = None  # how long after its due time this wake ran
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data["wake_at"] = self.wake_at.isoformat() if self.wake_at else None
+        data.pop("late_s")
         return data
 
 
 def wake(runtime: Runtime, cart_id: int, now: datetime) -> WakeResult:
-    result = _wake(runtime, cart_id, now)
+    result, due = _wake(runtime, cart_id, now)
     runtime.timers.set(cart_id, result.wake_at)
+    if due is not None:
+        result = replace(result, late_s=(now - due).total_seconds())
     return result
 
 
-def _wake(runtime: Runtime, cart_id: int, now: datetime) -> WakeResult:
+def _wake(runtime: Runtime, cart_id: int,
+          now: datetime) -> tuple[WakeResult, datetime | None]:
     with runtime.db.transaction() as session:
         cart = session.get(Cart, cart_id, with_for_update=True)
         if cart is None:
-            return WakeResult(cart_id, None, "gone")
+            return WakeResult(cart_id, None, "gone"), None
         if cart.wake_at is None or cart.wake_at > now:
-            return WakeResult(cart_id, None, "not_due", wake_at=cart.wake_at)
+            return WakeResult(cart_id, None, "not_due", wake_at=cart.wake_at), None
+        due = cart.wake_at
         store = cart.store
         rules = Rules.for_store(store.settings, store.timezone)
         move = decide(cart, now, rules)
         if move is None:
             cart.wake_at = None
-            return WakeResult(cart_id, None, "no_move")
+            return WakeResult(cart_id, None, "no_move"), due
         if move.kind is MoveKind.WAIT:
             cart.wake_at = move.until
-            return WakeResult(cart_id, "wait", "rescheduled", wake_at=move.until)
+            return WakeResult(cart_id, "wait", "rescheduled", wake_at=move.until), due
         if move.kind is MoveKind.GIVE_UP:
             cart.status = CartStatus.EXPIRED.value
             cart.ended_reason = "gave_up"
             cart.wake_at = None
-            return WakeResult(cart_id, "give_up", "expired")
+            return WakeResult(cart_id, "give_up", "expired"), due
 
         attempt = sender.gate_and_claim(session, cart, store, move.kind.value, now, rules)
         if attempt.result != "claimed":
             if attempt.result != "deferred":
                 cart.wake_at = next_wake(cart, now, rules)
             return WakeResult(cart_id, move.kind.value, attempt.result, attempt.reason,
-                              cart.wake_at)
+                              cart.wake_at), due
         send_id = attempt.send_id
         overrides = overrides_for(session, store.id)
 
@@ -97,7 +103,8 @@ def _wake(runtime: Runtime, cart_id: int, now: datetime) -> WakeResult:
         outcome = sender.record_delivery(session, cart, send, now, delivered, error)
         if outcome.until is None:
             cart.wake_at = next_wake(cart, now, rules)
-        return WakeResult(cart_id, move.kind.value, outcome.result, outcome.reason, cart.wake_at)
+        return (WakeResult(cart_id, move.kind.value, outcome.result, outcome.reason,
+                           cart.wake_at), due)
 
 
 def due_cart_ids(runtime: Runtime, now: datetime, batch: int = 500) -> Iterator[int]:

@@ -49,6 +49,9 @@ class CartJobStore(BaseJobStore):  # type: ignore[misc]
         self._when.update(pending)
         self._rebuild_heap()
 
+    def when_of(self, cart_id: int) -> float | None:
+        return self._when.get(cart_id)
+
     def discard(self, cart_id: int) -> None:
         self._when.pop(cart_id, None)
 

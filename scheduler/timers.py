@@ -88,6 +88,8 @@ class CartTimers:
             self.cancel_many([cart_id])
             return
         with self._lock:
+            if self._store.when_of(cart_id) == when.timestamp():
+                return  # already armed for that moment
             if not self._scheduler.running:
                 # Before start: straight into the store (no pending Job objects).
                 self._store.load([(cart_id, when.timestamp())])
