@@ -41,8 +41,11 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # Migration chatter on every start says nothing an operator needs.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    # APScheduler logs every added job at INFO: one line per cart change.
+    # APScheduler logs every added job at INFO (one line per cart change) and a
+    # warning when a cart's wake is re-armed while it runs, which is expected
+    # here: the row is the truth and the second fire finds nothing due.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
 def mask_email(address: str | None) -> str:
