@@ -99,7 +99,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         out = subprocess.run(
             ["wrk", "-t", str(args.threads), "-c", str(args.connections),
              "-d", f"{args.seconds}s", "-s", str(ROOT / "bench" / "wrk_custom.lua"),
-             f"http://127.0.0.1:{port}", "--", str(pool)],
+             f"http://127.0.0.1:{port}", "--", str(pool),
+             str(args.burst // args.threads if args.burst else 0)],
             capture_output=True, text=True, check=True).stdout
     finally:
         gunicorn.send_signal(signal.SIGTERM)
@@ -128,6 +129,9 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=50_000)
     parser.add_argument("--carts", type=int, default=10_000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--burst", type=int, default=0,
+                        help="send exactly this many events as fast as possible, then stop "
+                             "(give --seconds generously)")
     print(json.dumps(run(parser.parse_args())))
 
 

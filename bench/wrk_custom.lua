@@ -4,8 +4,11 @@
 local lines = {}
 local counter = 0
 local offset = 0
+local limit = 0
+local answered = 0
 
 function init(args)
+  limit = tonumber(args[2] or "0")
   for line in io.lines(args[1]) do
     local path, sig, body = line:match("([^\t]+)\t([^\t]+)\t(.*)")
     lines[#lines + 1] = { path = path, sig = sig, body = body }
@@ -20,6 +23,15 @@ function request()
     ["Content-Type"] = "application/json",
     ["X-Cartback-Hmac-Sha256"] = item.sig,
   }, item.body)
+end
+
+-- With a limit (requests per thread), stop once this thread has its answers:
+-- used to send a fixed-size burst rather than a timed load.
+function response(status, headers, body)
+  answered = answered + 1
+  if limit > 0 and answered >= limit then
+    wrk.thread:stop()
+  end
 end
 
 function done(summary, latency, requests)
