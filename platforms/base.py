@@ -8,6 +8,7 @@ they import neither Flask nor the database.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -99,6 +100,18 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == lowered:
             return value
     return None
+
+
+def load_json_object(raw_body: bytes) -> dict[str, Any]:
+    """The body as a JSON object; every number a Decimal so money never passes
+    through float. Raises BadPayload naming `body`."""
+    try:
+        body = json.loads(raw_body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise BadPayload("body", "is not valid JSON") from err
+    if not isinstance(body, dict):
+        raise BadPayload("body", "must be a JSON object")
+    return body
 
 
 class AdapterError(Exception):

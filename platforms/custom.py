@@ -8,7 +8,6 @@ because the people integrating this read our 400s while they build.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -17,7 +16,15 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from platforms.base import BadPayload, BadSignature, CartEvent, EventKind, Item, header
+from platforms.base import (
+    BadPayload,
+    BadSignature,
+    CartEvent,
+    EventKind,
+    Item,
+    header,
+    load_json_object,
+)
 from platforms.signing import verify_base64
 
 SIGNATURE_HEADER = "X-Cartback-Hmac-Sha256"
@@ -157,14 +164,7 @@ class CustomAdapter:
 
     def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int,
               received_at: datetime | None = None) -> list[CartEvent]:
-        try:
-            # Decimal for every JSON number: money never passes through float.
-            body = json.loads(raw_body, parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise BadPayload("body", "is not valid JSON") from err
-        if not isinstance(body, dict):
-            raise BadPayload("body", "must be a JSON object")
-
+        body = load_json_object(raw_body)
         kind_name = _str(body, "event", required=True)
         if kind_name not in KINDS:
             raise BadPayload("event", f"must be one of {', '.join(KINDS)}")

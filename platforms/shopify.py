@@ -19,7 +19,6 @@ is no cart token.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,15 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from platforms.base import BadPayload, BadSignature, CartEvent, EventKind, Item, header
+from platforms.base import (
+    BadPayload,
+    BadSignature,
+    CartEvent,
+    EventKind,
+    Item,
+    header,
+    load_json_object,
+)
 from platforms.signing import verify_base64
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
@@ -329,15 +336,7 @@ def parse_redact(topic: str, body: Mapping[str, Any]) -> Redact:
     )
 
 
-def load_json(raw_body: bytes) -> dict[str, Any]:
-    try:
-        # Decimal for every JSON number: money never passes through float.
-        body = json.loads(raw_body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise BadPayload("body", "is not valid JSON") from err
-    if not isinstance(body, dict):
-        raise BadPayload("body", "must be a JSON object")
-    return body
+load_json = load_json_object
 
 
 Mapper = Callable[[Mapping[str, Any], int, str | None], list[CartEvent]]

@@ -15,7 +15,6 @@ Wire facts (shared/reference/platforms.md, WooCommerce sections):
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -24,7 +23,15 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from platforms.base import BadPayload, BadSignature, CartEvent, EventKind, Item, header
+from platforms.base import (
+    BadPayload,
+    BadSignature,
+    CartEvent,
+    EventKind,
+    Item,
+    header,
+    load_json_object,
+)
 from platforms.signing import verify_base64
 
 SIGNATURE = "X-WC-Webhook-Signature"
@@ -138,12 +145,7 @@ class WooCommerceAdapter:
 
     def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int,
               received_at: datetime | None = None) -> list[CartEvent]:
-        try:
-            body = json.loads(raw_body)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise BadPayload("body", "is not valid JSON") from err
-        if not isinstance(body, dict):
-            raise BadPayload("body", "must be a JSON object")
+        body = load_json_object(raw_body)
         topic = (header(headers, TOPIC) or "").strip()
         if topic.startswith("action.") or "action" in body:
             return []  # e.g. action.woocommerce_add_to_cart: carries no cart, nothing to do

@@ -246,10 +246,9 @@ def unsubscribes() -> ResponseReturnValue:
 @bp.post("/unsubscribes")
 def unsubscribe_add() -> ResponseReturnValue:
     rt = runtime()
-    email = (request.form.get("email") or "").strip()
-    if not EMAIL_RE.match(email):
-        return redirect(url_for("admin.unsubscribes", s=g.session_token,
-                                error="That is not an email address."))
+    email = _form_email()
+    if email is None:
+        return _not_an_email()
     with rt.db.transaction() as session:
         suppressions.add(session, g.store_id, email, source="merchant", now=rt.clock())
     return redirect(url_for("admin.unsubscribes", s=g.session_token,
@@ -306,13 +305,22 @@ def unsubscribe_import() -> ResponseReturnValue:
 
 # --- privacy requests --------------------------------------------------------------------------
 
+def _form_email() -> str | None:
+    email = (request.form.get("email") or "").strip()
+    return email if EMAIL_RE.match(email) else None
+
+
+def _not_an_email() -> ResponseReturnValue:
+    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+                            error="That is not an email address."))
+
+
 @bp.post("/privacy/report")
 def privacy_report() -> ResponseReturnValue:
     rt = runtime()
-    email = (request.form.get("email") or "").strip()
-    if not EMAIL_RE.match(email):
-        return redirect(url_for("admin.unsubscribes", s=g.session_token,
-                                error="That is not an email address."))
+    email = _form_email()
+    if email is None:
+        return _not_an_email()
     with rt.db.new_session() as session:
         report = privacy.report_shopper(session, g.store_id, email)
     return Response(json.dumps(report, indent=2), mimetype="application/json", headers={
@@ -322,10 +330,9 @@ def privacy_report() -> ResponseReturnValue:
 @bp.post("/privacy/erase")
 def privacy_erase() -> ResponseReturnValue:
     rt = runtime()
-    email = (request.form.get("email") or "").strip()
-    if not EMAIL_RE.match(email):
-        return redirect(url_for("admin.unsubscribes", s=g.session_token,
-                                error="That is not an email address."))
+    email = _form_email()
+    if email is None:
+        return _not_an_email()
     with rt.db.transaction() as session:
         ids = privacy.erase_shopper(session, g.store_id, email)
     rt.timers.cancel_many(ids)

@@ -41,12 +41,18 @@ def bad_link() -> ResponseReturnValue:
     return render_template("shopper/bad_link.html"), 400
 
 
+def _cart_id(purpose: str, token: str) -> int | None:
+    try:
+        return runtime().links.cart_id(purpose, token)
+    except BadToken:
+        return None
+
+
 @bp.get("/r/<token>")
 def return_to_cart(token: str) -> ResponseReturnValue:
     rt = runtime()
-    try:
-        cart_id = rt.links.cart_id(RETURN, token)
-    except BadToken:
+    cart_id = _cart_id(RETURN, token)
+    if cart_id is None:
         return bad_link()
     with rt.db.transaction() as session:
         cart = session.get(Cart, cart_id)
@@ -60,9 +66,8 @@ def return_to_cart(token: str) -> ResponseReturnValue:
 @bp.get("/u/<token>")
 def unsubscribe_page(token: str) -> ResponseReturnValue:
     rt = runtime()
-    try:
-        cart_id = rt.links.cart_id(UNSUBSCRIBE, token)
-    except BadToken:
+    cart_id = _cart_id(UNSUBSCRIBE, token)
+    if cart_id is None:
         return bad_link()
     with rt.db.new_session() as session:
         cart = session.get(Cart, cart_id)
@@ -82,9 +87,8 @@ def unsubscribe(token: str) -> ResponseReturnValue:
     make this request, and its only effect is to stop emails to that shopper.
     """
     rt = runtime()
-    try:
-        cart_id = rt.links.cart_id(UNSUBSCRIBE, token)
-    except BadToken:
+    cart_id = _cart_id(UNSUBSCRIBE, token)
+    if cart_id is None:
         return bad_link()
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
     scope = "all" if one_click else request.form.get("scope", "all")
