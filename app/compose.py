@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,14 @@ def money(amount: Decimal | None, currency: str | None, locale: Locale) -> str:
 
 
 def _environment(overrides: Mapping[str, str], autoescape: bool) -> SandboxedEnvironment:
+    return _cached_environment(tuple(sorted(overrides.items())), autoescape)
+
+
+@lru_cache(maxsize=256)
+def _cached_environment(overrides: tuple[tuple[str, str], ...],
+                        autoescape: bool) -> SandboxedEnvironment:
+    # One environment per distinct set of templates: Jinja then compiles each
+    # template once instead of on every email (a store's edits make a new key).
     return SandboxedEnvironment(
         loader=ChoiceLoader([DictLoader(dict(overrides)), FileSystemLoader(str(EMAIL_TEMPLATES))]),
         autoescape=autoescape,

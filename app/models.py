@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -216,6 +217,9 @@ class Send(Base):
             postgresql_where=text("result IN ('claimed', 'sent')"),
         ),
         Index("ix_sends_store_address_created", "store_id", "address", "created_at"),
+        # Gate 3 compares addresses case-folded: without this it scans the store's sends.
+        Index("ix_sends_store_lower_address", "store_id", func.lower(text("address")),
+              "created_at"),
     )
 
 

@@ -1,4 +1,4 @@
-"""scheduler heartbeat; index carts.updated_at for the scheduler's change feed
+"""scheduler heartbeat; indexes for the scheduler's change feed and gate 3
 
 Revision ID: 0005_scale
 Revises: 0004_retention
@@ -21,8 +21,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scheduler_heartbeat")),
     )
     op.create_index("ix_carts_updated_at", "carts", ["updated_at"])
+    # Gate 3 (do-not-disturb) looks sends up by case-folded address.
+    op.create_index("ix_sends_store_lower_address", "sends",
+                    ["store_id", sa.text("lower(address)"), "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sends_store_lower_address", table_name="sends")
     op.drop_index("ix_carts_updated_at", table_name="carts")
     op.drop_table("scheduler_heartbeat")
