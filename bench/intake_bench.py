@@ -85,7 +85,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                CARTBACK_LOG_LEVEL="WARNING", CARTBACK_RUN_SCHEDULER="false",
                CARTBACK_AUTO_MIGRATE="false", CARTBACK_OUTBOX_DIR=str(workdir / "outbox"))
     gunicorn = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "wsgi:app", "-w", str(args.workers),
+        # -c /dev/null: measure the bare server, not the repo's gunicorn.conf.py
+        # (its access log would cost a write per request).
+        [str(Path(sys.executable).parent / "gunicorn"), "wsgi:app", "-c", "/dev/null",
+         "-w", str(args.workers),
          "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
         cwd=ROOT, env=env)
     try:

@@ -165,10 +165,12 @@ def main() -> None:
         offset = 3600 * n / args.model_carts
         scans.setdefault(int(offset // args.scan_every) + 1, []).append(offset)
     polled = []
+    free_at = 0.0  # one cron worker: a scan's batch waits for the previous one to finish
     for index, batch in sorted(scans.items()):
-        scan_at = index * args.scan_every
+        begin = max(index * args.scan_every, free_at)
         for position, offset in enumerate(batch):
-            polled.append(scan_at - offset + position / backlog_rate)
+            polled.append(begin + (position + 1) / backlog_rate - offset)
+        free_at = begin + len(batch) / backlog_rate
     with engine.connect() as conn:
         t0 = time.perf_counter()
         conn.execute(text("SELECT id FROM carts WHERE status IN ('active','reminded') "
