@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app import intake
 from app.errors import NotFound
 from app.intake import Applied
+from app.logs import log_context
 from app.models import Store
 from app.runtime import Runtime
 from platforms.base import Adapter, CartEvent
@@ -21,7 +22,7 @@ from platforms.base import Adapter, CartEvent
 
 def ingest(runtime: Runtime, store_id: int, events: Sequence[CartEvent]) -> list[Applied]:
     now = runtime.clock()
-    with runtime.db.transaction() as session:
+    with log_context(store_id=store_id), runtime.db.transaction() as session:
         results = _apply_all(session, _store(session, store_id), events, now)
     _notify(runtime, results)
     return results
@@ -36,7 +37,7 @@ def ingest_delivery(runtime: Runtime, store_id: int, adapter: Adapter, raw_body:
     it back before anything is written.
     """
     now = runtime.clock()
-    with runtime.db.transaction() as session:
+    with log_context(store_id=store_id), runtime.db.transaction() as session:
         store = _store(session, store_id)
         if store.platform != adapter.name or not store.installed:
             raise NotFound(f"no {adapter.name} store {store_id}")

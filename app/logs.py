@@ -8,19 +8,46 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
+_context: ContextVar[dict[str, Any] | None] = ContextVar("cartback_log_context", default=None)
+
+
+def context_fields() -> dict[str, Any]:
+    return dict(_context.get() or {})
+
+
+def add_context(**fields: Any) -> None:
+    """Add fields to the current log context (e.g. a store id learnt mid-way)."""
+    _context.set({**context_fields(), **fields})
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Every log line inside carries these fields (store_id, cart_id, ...)."""
+    token = _context.set({**context_fields(), **fields})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        data = {
+        data: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        data.update(context_fields())
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 plain = isinstance(value, (int, float, bool, type(None)))

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app import sender
 from app.errors import DeliveryError
 from app.intake import next_wake
+from app.logs import add_context, log_context
 from app.models import LIVE_STATUSES, Cart, CartStatus, Send
 from app.runtime import Runtime
 from app.settings import Rules
@@ -43,7 +44,8 @@ class WakeResult:
 
 
 def wake(runtime: Runtime, cart_id: int, now: datetime) -> WakeResult:
-    result, due = _wake(runtime, cart_id, now)
+    with log_context(cart_id=cart_id):
+        result, due = _wake(runtime, cart_id, now)
     runtime.timers.set(cart_id, result.wake_at)
     if due is not None:
         result = replace(result, late_s=(now - due).total_seconds())
@@ -60,6 +62,7 @@ def _wake(runtime: Runtime, cart_id: int,
             return WakeResult(cart_id, None, "not_due", wake_at=cart.wake_at), None
         due = cart.wake_at
         store = cart.store
+        add_context(store_id=store.id)  # known only once the row is read
         rules = Rules.for_store(store.settings, store.timezone)
         move = decide(cart, now, rules)
         if move is None:

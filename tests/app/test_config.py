@@ -62,3 +62,4 @@ def test_config_embedded_default_migrates_itself_on_start(tmp_path: Path, monkey
     tables = set(inspect(runtime.db.engine).get_table_names())
     assert {"stores", "carts", "sends", "suppressions", "deliveries"} <= tables
     runtime.db.engine.dispose()
+
