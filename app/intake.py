@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -184,7 +184,11 @@ def _record(session: Session, cart: Cart, kind: str, event: CartEvent, **detail:
     if event.delivery_id:
         payload["delivery_id"] = event.delivery_id
     payload.update(detail)
-    session.add(Activity(cart_id=cart.id, kind=kind, occurred_at=event.occurred_at, detail=payload))
+    # A plain INSERT: the timeline row is never read back in this transaction,
+    # so it needs none of the ORM's unit-of-work bookkeeping.
+    session.execute(insert(Activity).values(cart_id=cart.id, kind=kind,
+                                            occurred_at=event.occurred_at,
+                                            recorded_at=datetime.now(UTC), detail=payload))
 
 
 def next_wake(cart: Cart, now: datetime, rules: Rules) -> datetime | None:
