@@ -77,4 +77,6 @@ def timeline(session: Session, cart: Cart) -> list[Entry]:
             bits.append("polished opening line" if send.polished else "plain opening line")
         entries.append(Entry(send.created_at, f"send-{send.result}", title,
                              ", ".join(b for b in bits if b)))
-    return sorted(entries, key=lambda e: e.at)
+    # At the same instant a reminder comes before what it caused (a click, an
+    # unsubscribe, a stop); Python's sort is stable for the rest.
+    return sorted(entries, key=lambda e: (e.at, not e.kind.startswith("send-")))
