@@ -20,8 +20,18 @@ bp = Blueprint("shopper", __name__)
 
 
 def _same_site(url: str, domain: str) -> bool:
-    """True when `url` is http(s) on the store's own host or one of its subdomains."""
+    """True when `url` is http(s) on the store's own host or one of its subdomains.
+
+    Browsers read a backslash as a slash and skip control characters, so
+    `https://evil.example\\@store.example` would leave the store: anything
+    with a backslash, a control or space character, credentials or an escaped host
+    is refused.
+    """
+    if any(c == "\\" or ord(c) < 33 or ord(c) == 127 for c in url):
+        return False
     parts = urlsplit(url)
+    if "@" in parts.netloc or "%" in parts.netloc:
+        return False
     host = (parts.hostname or "").lower()
     store_host = (urlsplit(domain).hostname if "://" in domain else domain).lower()
     return parts.scheme in ("http", "https") and bool(store_host) and (

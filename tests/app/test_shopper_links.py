@@ -139,3 +139,25 @@ def test_return_link_for_a_cart_that_is_gone_is_400(client, runtime):
     assert client.get(f"/r/{runtime.links.token('return', 999)}").status_code == 400
     with runtime.db.new_session() as session:
         assert session.scalars(select(Send)).all() == []
+
+
+@pytest.mark.parametrize("hostile", [
+    "https://evil.example\\@maple.example/cart",
+    "https://evil.example\\.maple.example/cart",
+    "https://user@evil.example",
+    "https://maple.example@evil.example/cart",
+    "https://evil.example%0a.maple.example",
+    "//evil.example/cart",
+    "https://maple.example.evil.example/cart",
+])
+def test_return_link_refuses_tricks_that_leave_the_store(hostile):
+    from app.web.shopper import _same_site
+
+    assert not _same_site(hostile, "maple.example")
+
+
+def test_return_link_accepts_the_store_and_its_subdomains():
+    from app.web.shopper import _same_site
+
+    assert _same_site("https://maple.example/cart/1?x=1", "maple.example")
+    assert _same_site("https://shop.maple.example/cart", "maple.example")
