@@ -116,7 +116,13 @@ def consume_state(session: Session, state: str, now: datetime) -> str | None:
 
 
 def finish_connect(runtime: Runtime, payload: dict[str, Any], now: datetime) -> int | None:
-    """Handle the wc-auth callback body; None when the state is bad or used."""
+    """Handle the wc-auth callback body; None when the state is bad or used.
+
+    The callback is unsigned, and anyone can start a connect for any store
+    address, so the keys it carries are only *pending*: they replace nothing
+    and switch nothing on until the store itself accepts them
+    (`register_after_connect`).
+    """
     state = str(payload.get("user_id", ""))
     consumer_key = payload.get("consumer_key")
     consumer_secret = payload.get("consumer_secret")
@@ -132,21 +138,42 @@ def finish_connect(runtime: Runtime, payload: dict[str, Any], now: datetime) -> 
             store = create_store(session, platform=PLATFORM, name=origin.split("//")[1],
                                  domain=origin)
             store.webhook_secret = secrets.token_hex(24)
-        store.installed = True
-        store.credentials = encrypt_json(runtime.fernet(), {
+            store.installed = False  # until the store accepts the keys
+        pending = encrypt_json(runtime.fernet(), {
             "consumer_key": consumer_key, "consumer_secret": consumer_secret,
             "key_id": payload.get("key_id")})
+        store.platform_state = {**(store.platform_state or {}), "pending_credentials": pending}
         return store.id
 
 
 def register_after_connect(runtime: Runtime, store_id: int,
                            client_factory: ClientFactory = WooClient) -> None:
-    """Create the webhooks once the keys are stored (after answering the callback)."""
+    """Try the pending keys by creating our webhooks; keep them only if that works.
+
+    Raises ConnectError when the store refused them (the pending keys are
+    dropped either way).
+    """
     with runtime.db.transaction() as session:
         store = session.get(Store, store_id)
         assert store is not None
-        keys = decrypt_json(runtime.fernet(), store.credentials)
-        _register(runtime, store, keys["consumer_key"], keys["consumer_secret"], client_factory)
+        state = dict(store.platform_state or {})
+        pending = state.pop("pending_credentials", None)
+        store.platform_state = state
+        if pending is None:
+            return
+        keys = decrypt_json(runtime.fernet(), pending)
+        previous = store.credentials
+        try:
+            _register(runtime, store, keys["consumer_key"], keys["consumer_secret"],
+                      client_factory)
+        except ConnectError as err:
+            store.credentials = previous  # a refused key never replaces a working one
+            refused: ConnectError | None = err
+        else:
+            refused = None
+            store.installed = True
+    if refused is not None:
+        raise refused
 
 
 # --- periodic jobs -----------------------------------------------------------------

@@ -336,3 +336,43 @@ def test_oauth_states_are_single_use_rows(runtime, clock):
         [row] = session.scalars(select(OAuthState)).all()
         assert woocommerce_store.consume_state(session, row.state, clock.now) == SHOP
         assert woocommerce_store.consume_state(session, row.state, clock.now) is None
+
+
+def test_wc_auth_callback_with_keys_the_store_refuses_changes_nothing(client, woo_store,
+                                                                     runtime, clock):
+    # Anyone can start a connect for a known store's address and post junk keys.
+    location = client.get("/woocommerce/connect?store=https://shop.example").headers["Location"]
+    from urllib.parse import parse_qs, urlsplit
+
+    state = parse_qs(urlsplit(location).query)["user_id"][0]
+    with runtime.db.new_session() as session:
+        before = session.get(Store, woo_store.id).credentials
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.POST, f"{SHOP}/wp-json/wc/v3/webhooks", status=401,
+                 json={"code": "woocommerce_rest_cannot_create", "message": "Sorry"})
+        answer = client.post("/woocommerce/callback", json={
+            "key_id": 9, "user_id": state, "consumer_key": "ck_" + "9" * 40,
+            "consumer_secret": "cs_" + "9" * 40})
+        assert answer.status_code == 200
+        answer.close()
+    with runtime.db.new_session() as session:
+        store = session.get(Store, woo_store.id)
+        assert store.credentials == before
+        assert store.installed is True
+        assert "pending_credentials" not in store.platform_state
+
+
+def test_wc_auth_new_store_stays_off_until_its_keys_work(client, runtime):
+    location = client.get("/woocommerce/connect?store=https://new.example").headers["Location"]
+    from urllib.parse import parse_qs, urlsplit
+
+    state = parse_qs(urlsplit(location).query)["user_id"][0]
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.POST, "https://new.example/wp-json/wc/v3/webhooks", status=401,
+                 json={"code": "woocommerce_rest_cannot_create", "message": "Sorry"})
+        answer = client.post("/woocommerce/callback", json={
+            "key_id": 9, "user_id": state, "consumer_key": CK, "consumer_secret": CS})
+        answer.close()
+    with runtime.db.new_session() as session:
+        [store] = session.scalars(select(Store)).all()
+    assert store.installed is False and store.credentials is None
