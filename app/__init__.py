@@ -12,12 +12,12 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from app import config as config_module
-from app.db import Database, upgrade
+from app.db.session import Database, upgrade
 from app.errors import CartbackError
-from app.links import Links
 from app.logs import configure_logging
-from app.mail import make_mailer
-from app.polish import BedrockPolisher
+from app.mail.backends import make_mailer
+from app.mail.links import Links
+from app.mail.polish import BedrockPolisher
 from app.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["cartback"] = runtime
 
-    from app.web import admin, ops, shopify, shopper, webhooks, woocommerce
+    from app.integrations.shopify import views as shopify
+    from app.integrations.woocommerce import views as woocommerce
+    from app.web import ops, shopper, webhooks
+    from app.web.admin import views as admin
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(shopper.bp)
@@ -65,7 +68,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
 
     if app.config["RUN_SCHEDULER"]:
-        from app.scheduling import start_timers
+        from app.worker.start import start_timers
 
         start_timers(app, runtime)
     return app

@@ -11,11 +11,11 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app
-from app.db import upgrade
+from app.carts.wake import wake_due
+from app.db.session import upgrade
 from app.errors import ConfigError
 from app.runtime import Runtime
 from app.stores import StoreInputError, create_store, store_json
-from app.wake import wake_due
 
 
 def _factory() -> Flask:
@@ -65,7 +65,7 @@ def scheduler(poll: float, standby_retry: float) -> None:
     import signal
     import threading
 
-    from app import scheduler_process
+    from app.worker import process as scheduler_process
 
     app = create_app({"RUN_SCHEDULER": False})
     stop = threading.Event()
@@ -136,8 +136,8 @@ def stores_add(platform: str, name: str, domain: str, timezone_name: str | None,
 
 def _add_shopify(runtime: Runtime, name: str, domain: str, timezone_name: str | None,
                  from_email: str | None, access_token: str | None) -> dict[str, object]:
-    from app import shopify_store
-    from app.models import Store
+    from app.db.models import Store
+    from app.integrations.shopify import install as shopify_store
 
     if not access_token:
         raise click.BadParameter("a Shopify custom app store needs --access-token")
@@ -158,8 +158,8 @@ def _add_shopify(runtime: Runtime, name: str, domain: str, timezone_name: str | 
 def _add_woocommerce(runtime: Runtime, name: str, domain: str, timezone_name: str | None,
                      from_email: str | None, consumer_key: str | None,
                      consumer_secret: str | None) -> dict[str, object]:
-    from app import woocommerce_store
-    from app.models import Store
+    from app.db.models import Store
+    from app.integrations.woocommerce import connect as woocommerce_store
 
     if not consumer_key or not consumer_secret:
         raise click.BadParameter("a WooCommerce store needs --consumer-key and --consumer-secret "
@@ -180,7 +180,7 @@ def stores_list() -> None:
     """Print every store as one JSON line."""
     from sqlalchemy import select
 
-    from app.models import Store
+    from app.db.models import Store
 
     runtime = current_app.extensions["cartback"]
     with runtime.db.new_session() as session:
@@ -224,7 +224,7 @@ def shopify() -> None:
 @click.option("--now", "now_text", default=None, help="ISO 8601 moment to act as (default: now).")
 def shopify_reconcile(store_id: int | None, now_text: str | None) -> None:
     """Fetch checkouts and orders changed since the last sync; print one JSON line per store."""
-    from app.shopify_reconcile import reconcile, reconcile_all
+    from app.integrations.shopify.sync import reconcile, reconcile_all
 
     runtime = current_app.extensions["cartback"]
     now = _parse_now(now_text)
@@ -251,8 +251,8 @@ def demo(outbox: str, carts: int, seed: int) -> None:
 @click.option("--store", "store_id", type=int, required=True)
 def admin_link(store_id: int) -> None:
     """Print a one-time sign-in link to a store's admin pages (valid 15 minutes)."""
-    from app.models import Store
-    from app.web.admin_auth import mint_login_link
+    from app.db.models import Store
+    from app.web.admin.auth import mint_login_link
 
     runtime = current_app.extensions["cartback"]
     with runtime.db.new_session() as session:
@@ -296,8 +296,8 @@ def export_group(ctx: click.Context, store_id: int | None, day_text: str | None)
               help="The spreadsheet's id (from its URL), shared with the service account.")
 def export_google_sheet(store_id: int, key_file: object, spreadsheet_id: str) -> None:
     """Mirror this store's nightly export to a Google Sheet (one tab per day)."""
-    from app.crypto import decrypt_json, encrypt_json
-    from app.models import Store
+    from app.db.crypto import decrypt_json, encrypt_json
+    from app.db.models import Store
 
     account = json.load(key_file)  # type: ignore[arg-type]
     if not isinstance(account, dict) or account.get("type") != "service_account":
@@ -325,7 +325,7 @@ def retention() -> None:
 @click.option("--now", "now_text", default=None, help="ISO 8601 moment to act as (default: now).")
 def retention_run(now_text: str | None) -> None:
     """Erase email, name and items of carts idle for RETENTION_DAYS (default 30)."""
-    from app import retention as retention_module
+    from app.privacy import retention as retention_module
 
     runtime = current_app.extensions["cartback"]
     days = int(current_app.config["RETENTION_DAYS"])
@@ -344,7 +344,7 @@ def privacy() -> None:
 @click.option("--email", required=True)
 def privacy_report(store_id: int, email: str) -> None:
     """Print everything held about an email address as JSON."""
-    from app import privacy as privacy_module
+    from app.privacy import requests as privacy_module
 
     runtime = current_app.extensions["cartback"]
     with runtime.db.new_session() as session:
@@ -356,7 +356,7 @@ def privacy_report(store_id: int, email: str) -> None:
 @click.option("--email", required=True)
 def privacy_erase(store_id: int, email: str) -> None:
     """Erase everything about an email address (an unsubscribe entry is kept)."""
-    from app import privacy as privacy_module
+    from app.privacy import requests as privacy_module
 
     runtime = current_app.extensions["cartback"]
     with runtime.db.transaction() as session:
@@ -374,7 +374,7 @@ def woocommerce() -> None:
 @click.option("--now", "now_text", default=None, help="ISO 8601 moment to act as (default: now).")
 def woocommerce_reconcile(now_text: str | None) -> None:
     """Re-activate disabled webhooks and pull orders changed since the last sync."""
-    from app import woocommerce_store
+    from app.integrations.woocommerce import connect as woocommerce_store
 
     runtime = current_app.extensions["cartback"]
     for store_id, outcome in woocommerce_store.run_periodic(runtime, _parse_now(now_text)).items():

@@ -23,9 +23,9 @@ import click
 from sqlalchemy import func, select
 
 from app import create_app
-from app.models import Cart, Send
+from app.carts.wake import wake_due
+from app.db.models import Cart, Send
 from app.stores import create_store
-from app.wake import wake_due
 from platforms.signing import sign_base64
 
 STEP = timedelta(minutes=10)

@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.crypto import decrypt_json
-from app.models import Cart, Send, SendResult, Store
+from app.db.crypto import decrypt_json
+from app.db.models import Cart, Send, SendResult, Store
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from app.models import Cart, Send, Store
+from app.db.models import Cart, Send, Store
 
 EVENTS = Counter("cartback_events_received_total", "Webhook deliveries accepted",
                  ["platform", "topic"])

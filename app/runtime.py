@@ -13,10 +13,10 @@ from typing import Any, Protocol
 
 from cryptography.fernet import Fernet
 
-from app.crypto import fernet_for
-from app.db import Database
-from app.links import Links
-from app.mail import Mailer
+from app.db.crypto import fernet_for
+from app.db.session import Database
+from app.mail.backends import Mailer
+from app.mail.links import Links
 from scheduler import NullTimers, Timers
 
 
@@ -42,5 +42,5 @@ class Runtime:
     clock: Callable[[], datetime] = real_now
 
     def fernet(self) -> Fernet:
-        """The key that encrypts stored platform credentials (see app.crypto)."""
+        """The key that encrypts stored platform credentials (see app.db.crypto)."""
         return fernet_for(self.config["SECRET_KEY"], self.config.get("ENCRYPTION_KEY"))

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.models import Store
-from app.settings import EMAIL_RE, check_timezone
+from app.core.rules import EMAIL_RE, check_timezone
+from app.db.models import Store
 
 
 class StoreInputError(ValueError):

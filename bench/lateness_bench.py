@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
-from app.db import make_engine, upgrade  # noqa: E402
-from app.models import Cart, Send  # noqa: E402
+from app.db.models import Cart, Send  # noqa: E402
+from app.db.session import make_engine, upgrade  # noqa: E402
 from app.stores import create_store  # noqa: E402
 
 

@@ -11,9 +11,9 @@ from importlib import import_module
 from platforms.base import Adapter
 
 _MODULES = {
-    "woocommerce": "platforms.woocommerce",
+    "woocommerce": "platforms.woocommerce.adapter",
     "custom": "platforms.custom",
-    "shopify": "platforms.shopify",
+    "shopify": "platforms.shopify.adapter",
 }
 
 

@@ -1,7 +1,7 @@
 """The adapter protocol and the common cart model every adapter produces.
 
 Adapters translate a platform's wire format into `CartEvent`s; they never
-decide anything (rules such as "orders are sticky" live in `app.intake`), and
+decide anything (rules such as "orders are sticky" live in `app.carts.intake`), and
 they import neither Flask nor the database.
 """
 

@@ -26,8 +26,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from app.db import make_engine, upgrade
-from app.models import Base, Store
+from app.db.models import Base, Store
+from app.db.session import make_engine, upgrade
 from app.stores import create_store
 from platforms.signing import sign_base64
 

@@ -9,7 +9,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from app.compose import Composed
+from app.mail.compose import Composed
 
 # One physical line per header: Python's default folding turns a long
 # List-Unsubscribe into RFC 2047 encoded-words, which no client can follow.

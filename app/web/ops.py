@@ -9,8 +9,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import leader, metrics
+from app import metrics
 from app.web import runtime
+from app.worker import leader
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from app import suppressions
-from app.links import RETURN, UNSUBSCRIBE, BadToken
-from app.models import Activity, Cart
+from app.db.models import Activity, Cart
+from app.mail.links import RETURN, UNSUBSCRIBE, BadToken
+from app.privacy import suppressions
 from app.web import runtime
 
 log = logging.getLogger(__name__)

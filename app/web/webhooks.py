@@ -7,8 +7,8 @@ import logging
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from app.carts.ingest import ingest_delivery
 from app.errors import BadRequest, Unauthorized
-from app.ingest import ingest_delivery
 from app.web import runtime
 from platforms import get_adapter
 from platforms.base import BadPayload, BadSignature

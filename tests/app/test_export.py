@@ -13,9 +13,9 @@ import responses
 from openpyxl import load_workbook
 
 from app import export
-from app.crypto import encrypt_json
-from app.models import Store
-from app.wake import wake_due
+from app.carts.wake import wake_due
+from app.db.crypto import encrypt_json
+from app.db.models import Store
 from conftest import T0, cart_body
 
 DAY = date(2026, 11, 23)

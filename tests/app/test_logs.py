@@ -8,8 +8,8 @@ def test_logs_carry_store_and_cart_ids_on_every_line(post_custom, runtime, capsy
     import logging
     from datetime import timedelta
 
+    from app.carts.wake import wake_due
     from app.logs import JsonFormatter
-    from app.wake import wake_due
     from conftest import T0, cart_body
 
     records = []

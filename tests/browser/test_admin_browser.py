@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from app.wake import wake_due
+from app.carts.wake import wake_due
 from conftest import T0, cart_body
 from platforms.signing import sign_base64
 
@@ -72,7 +72,7 @@ def served(app, runtime, store, client, clock, database_url):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    from app.web.admin_auth import mint_session
+    from app.web.admin.auth import mint_session
 
     with app.test_request_context():
         session = mint_session(store.id)

@@ -13,7 +13,7 @@ from flask import Flask, jsonify
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from app.models import Cart
+from app.db.models import Cart
 from app.runtime import real_now
 from app.stores import create_store
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Activity, Cart, Delivery
+from app.db.models import Activity, Cart, Delivery
 from conftest import cart_body
 from platforms.signing import sign_base64
 

@@ -1,0 +1,66 @@
+"""Apply a delivery's events in one transaction, then tell the timers.
+
+The timers hear about a new wake time only after the commit, so a timer can
+never fire for a change that was rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.carts import intake
+from app.carts.intake import Applied
+from app.db.models import Store
+from app.errors import NotFound
+from app.logs import log_context
+from app.runtime import Runtime
+from platforms.base import Adapter, CartEvent
+
+
+def ingest(runtime: Runtime, store_id: int, events: Sequence[CartEvent]) -> list[Applied]:
+    now = runtime.clock()
+    with log_context(store_id=store_id), runtime.db.transaction() as session:
+        results = _apply_all(session, _store(session, store_id), events, now)
+    _notify(runtime, results)
+    return results
+
+
+def ingest_delivery(runtime: Runtime, store_id: int, adapter: Adapter, raw_body: bytes,
+                    headers: Mapping[str, str]) -> list[Applied]:
+    """Verify, parse and apply one signed delivery for a store of `adapter`'s platform.
+
+    Verification runs first, inside the same transaction that applies the
+    events (one store lookup per delivery); BadSignature and BadPayload roll
+    it back before anything is written.
+    """
+    now = runtime.clock()
+    with log_context(store_id=store_id), runtime.db.transaction() as session:
+        store = _store(session, store_id)
+        if store.platform != adapter.name or not store.installed:
+            raise NotFound(f"no {adapter.name} store {store_id}")
+        adapter.verify(raw_body, headers, store.webhook_secret)
+        events = adapter.parse(raw_body, headers, store.id, now)
+        results = _apply_all(session, store, events, now)
+    _notify(runtime, results)
+    return results
+
+
+def _store(session: Session, store_id: int) -> Store:
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFound(f"store {store_id}")
+    return store
+
+
+def _apply_all(session: Session, store: Store, events: Sequence[CartEvent],
+               now: datetime) -> list[Applied]:
+    return [intake.apply(session, store, event, now) for event in events]
+
+
+def _notify(runtime: Runtime, results: Sequence[Applied]) -> None:
+    for result in results:
+        if result.cart_id is not None and result.outcome not in ("duplicate", "stale"):
+            runtime.timers.set(result.cart_id, result.wake_at)

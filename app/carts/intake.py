@@ -1,0 +1,270 @@
+"""Intake: apply one CartEvent to the one row of its cart.
+
+Idempotent (a delivery id seen before is a no-op) and order-safe (an event
+older than what the row already reflects never overwrites it; an order is
+sticky). Returns the cart's new wake time so the caller can tell the
+scheduler after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.core.rules import Rules
+from app.core.waiter import MoveKind, decide
+from app.db.models import (
+    FINAL_STATUSES,
+    Activity,
+    Cart,
+    CartStatus,
+    Delivery,
+    Store,
+)
+from platforms.base import CartEvent, EventKind
+
+log = logging.getLogger(__name__)
+
+# Fields copied from an event onto the row when the event carries them.
+DATA_FIELDS = (
+    "email", "first_name", "timezone", "locale", "country", "currency", "total",
+    "return_url", "marketing_consent",
+)
+
+
+@dataclass(frozen=True)
+class Applied:
+    cart_id: int | None
+    outcome: str  # created | changed | unchanged | stale | ignored | duplicate | ordered | deleted
+    wake_at: datetime | None = None
+    status: str | None = None
+
+
+def normalize_email(address: str | None) -> str | None:
+    if address is None:
+        return None
+    cleaned = address.strip().casefold()
+    return cleaned or None
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def claim_delivery(session: Session, store_id: int, delivery_id: str) -> bool:
+    """Record a delivery id; False when it was seen before (across processes too)."""
+    stmt = (
+        _insert(session)(Delivery)
+        .values(store_id=store_id, delivery_id=delivery_id[:255])
+        .on_conflict_do_nothing(index_elements=["store_id", "delivery_id"])
+        .returning(Delivery.id)
+    )
+    # RETURNING yields a row only when the insert happened (rowcount is not
+    # reliable across drivers for ON CONFLICT DO NOTHING).
+    return session.execute(stmt).first() is not None
+
+
+def _find_cart(session: Session, event: CartEvent) -> Cart | None:
+    """The event's cart by its own key, else by any second key it carries.
+
+    Separate indexed lookups rather than one OR query: SQLite cannot use both
+    indexes for an OR and would scan the store's carts.
+    """
+    base = select(Cart).where(Cart.store_id == event.store_id).with_for_update()
+    cart = session.scalars(base.where(Cart.cart_key == event.cart_key)).first()
+    if cart is not None:
+        return cart
+    others = [k for k in (event.checkout_key, *event.aliases) if k and k != event.cart_key]
+    if others:
+        cart = session.scalars(base.where(Cart.cart_key.in_(others))).first()
+        if cart is not None:
+            return cart
+    keys = [event.cart_key, *others]
+    return session.scalars(base.where(Cart.checkout_key.in_(keys))).first()
+
+
+def _find_by_email(session: Session, event: CartEvent, rules: Rules) -> Cart | None:
+    """Link an order that names no known cart to the shopper's recent live cart."""
+    email = normalize_email(event.email)
+    if not email:
+        return None
+    since = event.occurred_at - rules.attribution_window
+    return session.scalars(
+        select(Cart)
+        .where(Cart.store_id == event.store_id)
+        .where(func.lower(Cart.email) == email)
+        .where(Cart.status.not_in(FINAL_STATUSES))
+        .where(Cart.last_activity_at >= since)
+        .order_by(Cart.last_activity_at.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def _create(session: Session, event: CartEvent, now: datetime) -> tuple[Cart, bool]:
+    """Insert the row unless a concurrent delivery just did; lock it either way."""
+    stmt = (
+        _insert(session)(Cart)
+        .values(
+            store_id=event.store_id,
+            cart_key=event.cart_key,
+            status=CartStatus.ACTIVE.value,
+            items=[],
+            last_activity_at=event.occurred_at,
+            last_event_at=event.occurred_at,
+            stage=0,
+            reminders_sent=0,
+            attempts=0,
+            saved_link=False,
+            created_at=event.occurred_at,
+            # When we wrote it (the scheduler follows changes by this), not
+            # when the shopper acted.
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["store_id", "cart_key"])
+        .returning(Cart.id)
+    )
+    created = session.execute(stmt).first() is not None
+    cart = session.scalars(
+        select(Cart)
+        .where(Cart.store_id == event.store_id, Cart.cart_key == event.cart_key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return cart, created
+
+
+def _merge(cart: Cart, event: CartEvent) -> bool:
+    """Copy what the event says onto the row; True when anything changed."""
+    changed = False
+    for name in DATA_FIELDS:
+        value = getattr(event, name)
+        if value is None:
+            continue
+        if name == "email":
+            value = value.strip()
+        if getattr(cart, name) != value:
+            setattr(cart, name, value)
+            changed = True
+    if event.items is not None:
+        items = [item.to_json() for item in event.items]
+        if cart.items != items:
+            cart.items = items
+            changed = True
+    if event.saved_link and not cart.saved_link:
+        cart.saved_link = True
+        changed = True
+    if event.checkout_key and cart.checkout_key != event.checkout_key:
+        cart.checkout_key = event.checkout_key
+    return changed
+
+
+def _reset_clock(cart: Cart, event: CartEvent) -> None:
+    cart.last_activity_at = event.occurred_at
+    cart.attempts = 0
+    # A move that was only skipped (no email yet, quiet hours...) gets a new
+    # chance after the shopper changes the cart; a sent reminder stays sent.
+    if cart.stage > cart.reminders_sent:
+        cart.stage = cart.reminders_sent
+        cart.stage_at = cart.last_reminded_at
+    if cart.status == CartStatus.EXPIRED.value and cart.items:
+        cart.status = (CartStatus.REMINDED if cart.reminders_sent else CartStatus.ACTIVE).value
+        cart.ended_reason = None
+
+
+def _record(session: Session, cart: Cart, kind: str, event: CartEvent, **detail: Any) -> None:
+    payload: dict[str, Any] = {"source_kind": event.kind.value}
+    if event.delivery_id:
+        payload["delivery_id"] = event.delivery_id
+    payload.update(detail)
+    # A plain INSERT: the timeline row is never read back in this transaction,
+    # so it needs none of the ORM's unit-of-work bookkeeping.
+    session.execute(insert(Activity).values(cart_id=cart.id, kind=kind,
+                                            occurred_at=event.occurred_at,
+                                            recorded_at=datetime.now(UTC), detail=payload))
+
+
+def next_wake(cart: Cart, now: datetime, rules: Rules) -> datetime | None:
+    move = decide(cart, now, rules)
+    if move is None:
+        return None
+    if move.kind is MoveKind.WAIT:
+        return move.until
+    return now  # due already (e.g. the event happened long before it reached us)
+
+
+def apply(session: Session, store: Store, event: CartEvent, now: datetime,
+          rules: Rules | None = None) -> Applied:
+    """Apply `event` inside the caller's transaction."""
+    rules = rules or Rules.for_store(store.settings, store.timezone)
+    if event.delivery_id and not claim_delivery(session, store.id, event.delivery_id):
+        return Applied(None, "duplicate")
+
+    cart = _find_cart(session, event)
+    if cart is None and event.kind is EventKind.ORDERED:
+        cart = _find_by_email(session, event, rules)
+    created = False
+    if cart is None:
+        cart, created = _create(session, event, now)
+
+    if event.kind is EventKind.ORDERED:
+        return _apply_order(session, cart, event, rules)
+
+    if cart.status in FINAL_STATUSES:
+        # Sticky: a cart update after the order never revives a bought cart.
+        _record(session, cart, "ignored", event, reason=f"cart is {cart.status}")
+        return Applied(cart.id, "ignored", cart.wake_at, cart.status)
+    if not created and event.occurred_at < cart.last_event_at:
+        _record(session, cart, "stale", event, newer=cart.last_event_at.isoformat())
+        return Applied(cart.id, "stale", cart.wake_at, cart.status)
+    cart.last_event_at = event.occurred_at
+
+    if event.kind is EventKind.DELETED:
+        cart.status = CartStatus.EXPIRED.value
+        cart.ended_reason = "deleted"
+        cart.wake_at = None
+        _record(session, cart, event.kind.value, event)
+        return Applied(cart.id, "deleted", None, cart.status)
+
+    changed = _merge(cart, event) or created or event.kind is EventKind.CHECKOUT_STARTED
+    if changed:
+        _reset_clock(cart, event)
+    if not cart.items and cart.status in (CartStatus.ACTIVE.value, CartStatus.REMINDED.value):
+        cart.status = CartStatus.EXPIRED.value
+        cart.ended_reason = "emptied"
+    cart.wake_at = next_wake(cart, now, rules)
+    _record(session, cart, event.kind.value, event, changed=changed)
+    outcome = "created" if created else ("changed" if changed else "unchanged")
+    return Applied(cart.id, outcome, cart.wake_at, cart.status)
+
+
+def _apply_order(session: Session, cart: Cart, event: CartEvent, rules: Rules) -> Applied:
+    if cart.status in (CartStatus.BOUGHT.value, CartStatus.RECOVERED.value):
+        _record(session, cart, "ignored", event, reason="order already recorded")
+        return Applied(cart.id, "ignored", None, cart.status)
+    reminded = cart.last_reminded_at
+    recovered = (
+        reminded is not None
+        and reminded <= event.occurred_at
+        and event.occurred_at - reminded <= rules.attribution_window
+    )
+    cart.status = (CartStatus.RECOVERED if recovered else CartStatus.BOUGHT).value
+    cart.ended_reason = "ordered"
+    cart.ordered_at = event.occurred_at
+    cart.order_ref = event.order_ref or cart.order_ref
+    cart.order_total = event.total if event.total is not None else cart.total
+    if event.currency and not cart.currency:
+        cart.currency = event.currency
+    if event.email and not cart.email:
+        cart.email = event.email.strip()
+    cart.last_event_at = max(cart.last_event_at, event.occurred_at)
+    cart.wake_at = None
+    _record(session, cart, "ordered", event, status=cart.status)
+    return Applied(cart.id, "ordered", None, cart.status)

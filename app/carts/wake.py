@@ -1,0 +1,143 @@
+"""What happens when a cart's timer fires: ask the waiter, act on its move.
+
+`wake(runtime, cart_id, now)` is what the scheduler calls and what
+`cartback wake-due` runs for every due cart. The row is the truth: a timer
+that fires for a cart whose `wake_at` moved later does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.carts import sender
+from app.carts.intake import next_wake
+from app.core.rules import Rules
+from app.core.waiter import MoveKind, decide
+from app.db.models import LIVE_STATUSES, Cart, CartStatus, Send
+from app.errors import DeliveryError
+from app.logs import add_context, log_context
+from app.mail.templates import overrides_for
+from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WakeResult:
+    cart_id: int
+    move: str | None
+    result: str
+    reason: str | None = None
+    wake_at: datetime | None = None
+    late_s: float | None = None  # how long after its due time this wake ran
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["wake_at"] = self.wake_at.isoformat() if self.wake_at else None
+        data.pop("late_s")
+        return data
+
+
+def wake(runtime: Runtime, cart_id: int, now: datetime) -> WakeResult:
+    with log_context(cart_id=cart_id):
+        result, due = _wake(runtime, cart_id, now)
+    runtime.timers.set(cart_id, result.wake_at)
+    if due is not None:
+        result = replace(result, late_s=(now - due).total_seconds())
+    return result
+
+
+def _wake(runtime: Runtime, cart_id: int,
+          now: datetime) -> tuple[WakeResult, datetime | None]:
+    with runtime.db.transaction() as session:
+        cart = session.get(Cart, cart_id, with_for_update=True)
+        if cart is None:
+            return WakeResult(cart_id, None, "gone"), None
+        if cart.wake_at is None or cart.wake_at > now:
+            return WakeResult(cart_id, None, "not_due", wake_at=cart.wake_at), None
+        due = cart.wake_at
+        store = cart.store
+        add_context(store_id=store.id)  # known only once the row is read
+        rules = Rules.for_store(store.settings, store.timezone)
+        move = decide(cart, now, rules)
+        if move is None:
+            cart.wake_at = None
+            return WakeResult(cart_id, None, "no_move"), due
+        if move.kind is MoveKind.WAIT:
+            cart.wake_at = move.until
+            return WakeResult(cart_id, "wait", "rescheduled", wake_at=move.until), due
+        if move.kind is MoveKind.GIVE_UP:
+            cart.status = CartStatus.EXPIRED.value
+            cart.ended_reason = "gave_up"
+            cart.wake_at = None
+            return WakeResult(cart_id, "give_up", "expired"), due
+
+        attempt = sender.gate_and_claim(session, cart, store, move.kind.value, now, rules)
+        if attempt.result != "claimed":
+            if attempt.result != "deferred":
+                cart.wake_at = next_wake(cart, now, rules)
+            return WakeResult(cart_id, move.kind.value, attempt.result, attempt.reason,
+                              cart.wake_at), due
+        send_id = attempt.send_id
+        overrides = overrides_for(session, store.id)
+
+    # Outside any transaction: rendering, the model call and the mail server
+    # may each take a while, and the claim already protects against a twin.
+    delivered: sender.Delivered | None = None
+    error: DeliveryError | None = None
+    try:
+        delivered = sender.compose_and_deliver(
+            cart, store, move.kind.value, now, links=runtime.links, mailer=runtime.mailer,
+            polisher=runtime.polisher, overrides=overrides,
+            unsubscribe_mailto=runtime.config.get("UNSUBSCRIBE_MAILTO"),
+        )
+    except DeliveryError as err:
+        error = err
+
+    with runtime.db.transaction() as session:
+        cart = session.get(Cart, cart_id, with_for_update=True)
+        send = session.get(Send, send_id)
+        assert cart is not None and send is not None
+        outcome = sender.record_delivery(session, cart, send, now, delivered, error)
+        if outcome.until is None:
+            cart.wake_at = next_wake(cart, now, rules)
+        return (WakeResult(cart_id, move.kind.value, outcome.result, outcome.reason,
+                           cart.wake_at), due)
+
+
+def due_cart_ids(runtime: Runtime, now: datetime, batch: int = 500) -> Iterator[int]:
+    """Ids of live carts whose wake_at is at or before `now`, oldest first."""
+    last_id = 0
+    while True:
+        with runtime.db.new_session() as session:
+            ids = list(session.scalars(
+                select(Cart.id)
+                .where(Cart.wake_at <= now, Cart.status.in_(LIVE_STATUSES), Cart.id > last_id)
+                .order_by(Cart.id)
+                .limit(batch)
+            ))
+        if not ids:
+            return
+        yield from ids
+        last_id = ids[-1]
+
+
+def wake_due(runtime: Runtime, now: datetime) -> list[WakeResult]:
+    """Run every wake due at `now`, as if it were that moment.
+
+    A wake that reschedules to a time still at or before `now` (a deferral
+    that ends before `now`, say) runs again, so moving through time with this
+    command behaves like timers firing one after another.
+    """
+    results = []
+    for _ in range(4):  # first, second, give-up: a bounded number of rounds
+        round_results = [wake(runtime, cart_id, now) for cart_id in due_cart_ids(runtime, now)]
+        results.extend(round_results)
+        if not any(r.wake_at is not None and r.wake_at <= now for r in round_results):
+            break
+    return results

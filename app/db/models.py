@@ -1,0 +1,306 @@
+"""Database tables: the one-row-per-cart list and what hangs off it.
+
+The Cart row is the source of truth: `wake_at` says when its timer fires and
+timers are rebuilt from rows after any restart. Money is stored as Numeric
+with its ISO currency; datetimes are stored as UTC and always read back
+timezone-aware.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC; SQLite would otherwise hand back naive ones."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MONEY = Numeric(18, 4)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class CartStatus(str, enum.Enum):
+    ACTIVE = "active"
+    REMINDED = "reminded"
+    EXPIRED = "expired"
+    BOUGHT = "bought"
+    RECOVERED = "recovered"
+    STOPPED = "stopped"
+
+
+# Only these hold a timer.
+LIVE_STATUSES = (CartStatus.ACTIVE.value, CartStatus.REMINDED.value)
+# An order is sticky: nothing revives these.
+FINAL_STATUSES = (CartStatus.BOUGHT.value, CartStatus.RECOVERED.value, CartStatus.STOPPED.value)
+
+
+class SendResult(str, enum.Enum):
+    CLAIMED = "claimed"  # the send is in flight; see Send docstring
+    SENT = "sent"
+    SKIPPED = "skipped"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+
+
+class Store(Base):
+    __tablename__ = "stores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    # Shopify: NAME.myshopify.com; WooCommerce: https://store.example; custom: any host.
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    from_email: Mapped[str | None] = mapped_column(String(320))
+    webhook_secret: Mapped[str] = mapped_column(String(128))
+    # Public id for the storefront beacon (safe to show in page source).
+    public_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Platform credentials (tokens, consumer keys) as Fernet-encrypted JSON.
+    credentials: Mapped[str | None] = mapped_column(Text)
+    # Per-store rules and sender details; schema in app.core.rules.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Platform bookkeeping: webhook ids, last reconciliation, granted scopes.
+    platform_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    installed: Mapped[bool] = mapped_column(Boolean, default=True)
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("platform", "domain"),)
+
+
+class Cart(Base):
+    """Exactly one row per (store, cart key)."""
+
+    __tablename__ = "carts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    cart_key: Mapped[str] = mapped_column(String(255))
+    # A second key the platform may use for the same cart (Shopify checkout
+    # token, WooCommerce order id): lets a checkout or order find its cart.
+    checkout_key: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default=CartStatus.ACTIVE.value)
+    ended_reason: Mapped[str | None] = mapped_column(String(40))
+
+    email: Mapped[str | None] = mapped_column(String(320))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    country: Mapped[str | None] = mapped_column(String(2))
+    marketing_consent: Mapped[bool | None] = mapped_column(Boolean)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    total: Mapped[Decimal | None] = mapped_column(MONEY)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    return_url: Mapped[str | None] = mapped_column(Text)
+    saved_link: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # The moment the shopper last changed the cart (the event's occurred_at):
+    # every wait runs from here.
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Newest occurred_at applied so far: an older event never overwrites it.
+    last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How far the reminder sequence got: 0 none, 1 first handled, 2 second handled.
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    stage_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Consecutive transient delivery failures of the current move.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    wake_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    ordered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    order_ref: Mapped[str | None] = mapped_column(String(255))
+    order_total: Mapped[Decimal | None] = mapped_column(MONEY)
+
+    # When retention erased this cart's personal data (numbers are kept).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    store: Mapped[Store] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("store_id", "cart_key"),
+        Index("ix_carts_wake_at", "wake_at"),
+        Index("ix_carts_store_status", "store_id", "status"),
+        Index("ix_carts_store_email", "store_id", "email"),
+        Index("ix_carts_store_checkout_key", "store_id", "checkout_key"),
+        # The scheduler follows changes made by web processes through this.
+        Index("ix_carts_updated_at", "updated_at"),
+    )
+
+
+class Send(Base):
+    """One row per attempt outcome.
+
+    A send first writes a `claimed` row and commits, then hands the message to
+    the backend, then marks it `sent`. The partial unique index allows at most
+    one claimed-or-sent row per (cart, move), so two racing wakes cannot both
+    send; a crash after the claim leaves a `claimed` row (one missing email,
+    visible) and never a second email.
+    """
+
+    __tablename__ = "sends"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"), index=True)
+    move: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str | None] = mapped_column(String(320))
+    result: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    polished: Mapped[bool] = mapped_column(Boolean, default=False)
+    template: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index(
+            "uq_sends_one_per_move",
+            "cart_id",
+            "move",
+            unique=True,
+            sqlite_where=text("result IN ('claimed', 'sent')"),
+            postgresql_where=text("result IN ('claimed', 'sent')"),
+        ),
+        Index("ix_sends_store_address_created", "store_id", "address", "created_at"),
+        # Gate 3 compares addresses case-folded: without this it scans the store's sends.
+        Index("ix_sends_store_lower_address", "store_id", func.lower(text("address")),
+              "created_at"),
+    )
+
+
+class Suppression(Base):
+    """The unsubscribe list: one normalized address, for one cart or for all."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    # 'all' or 'cart' (then cart_id says which)
+    scope: Mapped[str] = mapped_column(String(8), default="all")
+    cart_id: Mapped[int | None] = mapped_column(ForeignKey("carts.id", ondelete="SET NULL"))
+    # shopper_link | one_click | merchant | import | bounce | complaint
+    source: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_suppressions_store_email", "store_id", "email"),)
+
+
+class Delivery(Base):
+    """Delivery/event ids already processed, so a redelivery is a no-op."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    delivery_id: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("store_id", "delivery_id"),)
+
+
+class Activity(Base):
+    """A cart's timeline: events applied or ignored, clicks, manual stops."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"), index=True)
+    # updated | checkout_started | ordered | deleted | stale | click | stopped | unsubscribed
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class TemplateOverride(Base):
+    """A merchant's edited template part (e.g. `first.subject.txt`), last good one."""
+
+    __tablename__ = "template_overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    part: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("store_id", "part"),)
+
+
+class OAuthState(Base):
+    """A single-use OAuth `state` nonce: issued at install, consumed once at the callback."""
+
+    __tablename__ = "oauth_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(64), unique=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    shop: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SchedulerHeartbeat(Base):
+    """One row: which scheduler process leads, and when it last said so."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)

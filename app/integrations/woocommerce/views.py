@@ -1,0 +1,172 @@
+"""WooCommerce routes: connect (wc-auth), order webhooks, the storefront beacon."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+
+from app.carts.ingest import ingest, ingest_delivery
+from app.db.models import Store
+from app.errors import BadRequest, NotFound, Unauthorized
+from app.integrations.woocommerce import connect as woocommerce_store
+from app.runtime import Runtime
+from app.stores import StoreInputError
+from app.web import runtime
+from app.web.ratelimit import SlidingWindow
+from platforms.base import BadPayload, BadSignature, header
+from platforms.woocommerce.adapter import SOURCE, adapter, is_ping, origin_of, parse_beacon
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("woocommerce", __name__)
+
+BEACON_MAX_BYTES = 16 * 1024
+PER_IP = SlidingWindow(limit=30, window_s=60)
+PER_KEY = SlidingWindow(limit=1200, window_s=60)
+BOT_RE = re.compile(r"bot|crawl|spider|slurp|preview|facebookexternalhit|python-requests|"
+                    r"curl/|wget/", re.I)
+
+
+# --- connect ------------------------------------------------------------------------------
+
+@bp.get("/woocommerce/connect")
+def connect() -> ResponseReturnValue:
+    store_url = request.args.get("store", "").strip()
+    if not store_url:
+        return render_template("woocommerce/connect.html")
+    rt = runtime()
+    try:
+        return redirect(woocommerce_store.start_connect(rt, store_url, rt.clock()), code=302)
+    except (StoreInputError, ValueError) as err:
+        return render_template("woocommerce/connect.html", error=str(err), store=store_url), 400
+
+
+@bp.post("/woocommerce/callback")
+def callback() -> ResponseReturnValue:
+    rt = runtime()
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise BadRequest("body: must be the JSON WooCommerce sends")
+    store_id = woocommerce_store.finish_connect(rt, payload, rt.clock())
+    if store_id is None:
+        log.warning("woocommerce callback refused: bad or used state")
+        return jsonify({"error": "unknown or already used state"}), 403
+    # WooCommerce waits for exactly 200 before keeping the keys, and may be
+    # serving this very callback with its only worker: create the webhooks
+    # once our answer has gone out.
+    response = Response(status=200)
+    response.call_on_close(lambda: _register_quietly(rt, store_id))
+    return response
+
+
+def _register_quietly(rt: Runtime, store_id: int) -> None:
+    try:
+        woocommerce_store.register_after_connect(rt, store_id)
+    except woocommerce_store.ConnectError as err:
+        log.error("webhook registration failed", extra={"store_id": store_id, "error": str(err)})
+
+
+@bp.get("/woocommerce/connected")
+def connected() -> ResponseReturnValue:
+    ok = request.args.get("success") == "1"
+    return render_template("woocommerce/connected.html", ok=ok), 200 if ok else 400
+
+
+# --- order webhooks ---------------------------------------------------------------------
+
+@bp.post("/webhooks/woocommerce/<int:store_id>")
+def webhook(store_id: int) -> ResponseReturnValue:
+    rt = runtime()
+    raw = request.get_data(cache=False)
+    if is_ping(raw, request.headers):
+        return jsonify({"ok": True, "ping": True})
+    with rt.db.new_session() as session:
+        store = session.get(Store, store_id)
+        if store is None or store.platform != "woocommerce":
+            raise NotFound(f"no woocommerce store {store_id}")
+        domain = store.domain
+    source = header(request.headers, SOURCE) or ""
+    if origin_of(source) != origin_of(domain):
+        log.info("webhook refused: source mismatch", extra={"store_id": store_id})
+        raise Unauthorized("X-WC-Webhook-Source is not this store")
+    try:
+        results = ingest_delivery(rt, store_id, adapter, raw, request.headers)
+    except BadSignature as err:
+        log.info("webhook refused: bad signature", extra={"store_id": store_id})
+        raise Unauthorized(str(err)) from err
+    except BadPayload as err:
+        raise BadRequest(f"{err.field}: {err.reason}") from err
+    return jsonify({"ok": True, "results": [
+        {"cart_id": r.cart_id, "outcome": r.outcome, "status": r.status} for r in results]})
+
+
+# --- the storefront beacon ------------------------------------------------------------------
+
+def _cors(response: Response, origin: str) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+    response.headers["Access-Control-Max-Age"] = "600"
+    response.headers["Vary"] = "Origin"
+    return response
+
+
+def _store_for_key(public_key: str) -> Store | None:
+    rt = runtime()
+    if not re.fullmatch(r"pk_[A-Za-z0-9_-]{10,60}", public_key):
+        return None
+    from sqlalchemy import select
+
+    with rt.db.new_session() as session:
+        return session.scalars(select(Store).where(Store.public_key == public_key)).first()
+
+
+def _caller_origin() -> str:
+    origin = request.headers.get("Origin")
+    if origin:
+        return origin_of(origin)
+    return origin_of(request.headers.get("Referer", ""))
+
+
+@bp.route("/collect/<public_key>", methods=["OPTIONS"])
+def collect_preflight(public_key: str) -> ResponseReturnValue:
+    store = _store_for_key(public_key)
+    origin = _caller_origin()
+    if store is None or not store.installed or origin != origin_of(store.domain):
+        return Response(status=403)
+    return _cors(Response(status=204), origin)
+
+
+@bp.post("/collect/<public_key>")
+def collect(public_key: str) -> ResponseReturnValue:
+    """A cart snapshot from the store's own pages. Creates or updates; reads nothing back."""
+    rt = runtime()
+    ip = request.headers.get("X-Forwarded-For", request.remote_addr or "-").split(",")[0].strip()
+    if not PER_IP.allow(ip) or not PER_KEY.allow(public_key):
+        return jsonify({"error": "too many requests"}), 429, {"Retry-After": "60"}
+    if (request.content_length or 0) > BEACON_MAX_BYTES:
+        return jsonify({"error": "body is larger than the limit"}), 413
+    store = _store_for_key(public_key)
+    if store is None or not store.installed:
+        return jsonify({"error": "not found"}), 404
+    origin = _caller_origin()
+    if origin != origin_of(store.domain):
+        log.info("beacon refused: foreign origin", extra={"store_id": store.id})
+        return jsonify({"error": "origin not allowed"}), 403
+    if BOT_RE.search(request.headers.get("User-Agent", "") or "bot"):
+        return _cors(Response(status=204), origin)  # dropped quietly
+    raw = request.get_data(cache=False)
+    if len(raw) > BEACON_MAX_BYTES:
+        return jsonify({"error": "body is larger than the limit"}), 413
+    try:
+        event = parse_beacon(json.loads(raw), store.id, rt.clock())
+    except (ValueError, UnicodeDecodeError):
+        return _cors(jsonify({"error": "body: is not valid JSON"}), origin), 400
+    except BadPayload as err:
+        return _cors(jsonify({"error": f"{err.field}: {err.reason}"}), origin), 400
+    ingest(rt, store.id, [event])
+    return _cors(Response(status=204), origin)

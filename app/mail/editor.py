@@ -1,0 +1,128 @@
+"""Editing a store's email templates: load, check, preview, save, reset. Flask-free.
+
+A template is saved only if every part renders against a sample cart in the
+same sandbox the sender uses; a refusal names the part, the line and the
+reason, and the last good template stays in use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from jinja2 import TemplateError, TemplateSyntaxError
+from jinja2.sandbox import SecurityError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.db.models import TemplateOverride
+from app.mail.compose import EMAIL_TEMPLATES, PARTS, TEMPLATE_NAMES, Composed, MailContext, render
+
+PART_LABELS = {"subject.txt": "Subject", "opening.txt": "Opening line",
+               "txt": "Plain-text body", "html": "HTML body"}
+
+SAMPLE_IMAGE = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='56' "
+                "height='56'><rect width='56' height='56' rx='8' fill='%23dfe3e8'/></svg>")
+
+SAMPLE = MailContext(
+    store_name="Your store", postal_address="1 Example Street, Springfield",
+    first_name="Ada",
+    items=[{"title": "Linen shirt", "quantity": 2, "unit_price": "49.00",
+            # An inline picture: the preview must not fetch anything from the internet.
+            "image_url": SAMPLE_IMAGE},
+           {"title": "Canvas tote", "quantity": 1, "unit_price": "24.50"}],
+    total=Decimal("122.50"), currency="EUR", locale="en-GB",
+    return_url="https://cartback.example/r/sample",
+    unsubscribe_url="https://cartback.example/u/sample",
+    saved_link=False,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    part: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = PART_LABELS.get(self.part, self.part)
+        if self.line:
+            where = f"{where}, line {self.line}"
+        return f"{where}: {self.reason}"
+
+
+class TemplateRefused(ValueError):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def check_name(name: str) -> str:
+    if name not in TEMPLATE_NAMES:
+        raise KeyError(name)
+    return name
+
+
+def default_parts(name: str) -> dict[str, str]:
+    return {part: (EMAIL_TEMPLATES / f"{name}.{part}").read_text() for part in PARTS}
+
+
+def current_parts(session: Session, store_id: int, name: str) -> dict[str, str]:
+    parts = default_parts(check_name(name))
+    rows = session.scalars(select(TemplateOverride).where(
+        TemplateOverride.store_id == store_id,
+        TemplateOverride.part.in_([f"{name}.{p}" for p in PARTS])))
+    for row in rows:
+        parts[row.part[len(name) + 1:]] = row.body
+    return parts
+
+
+def _line_of(err: BaseException, template_name: str) -> int | None:
+    if isinstance(err, TemplateSyntaxError):
+        return err.lineno
+    tb = err.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == template_name:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def preview(name: str, parts: dict[str, str], ctx: MailContext = SAMPLE) -> Composed:
+    """Render `parts` as template set `name`; raises TemplateRefused."""
+    overrides = {f"{check_name(name)}.{part}": text for part, text in parts.items()}
+    problems = []
+    for part in PARTS:
+        # Render with only this part overridden too, so a refusal names it.
+        try:
+            render(name, ctx, overrides={f"{name}.{part}": overrides[f"{name}.{part}"]})
+        except (TemplateError, SecurityError) as err:
+            message = getattr(err, "message", None) or str(err)
+            problems.append(Problem(part, _line_of(err, f"{name}.{part}"), message))
+    if problems:
+        raise TemplateRefused(problems)
+    return render(name, ctx, overrides=overrides)
+
+
+def save(session: Session, store_id: int, name: str, parts: dict[str, str]) -> None:
+    preview(name, parts)  # refuses before anything changes
+    defaults = default_parts(name)
+    for part in PARTS:
+        key = f"{name}.{part}"
+        existing = session.scalars(select(TemplateOverride).where(
+            TemplateOverride.store_id == store_id, TemplateOverride.part == key)).first()
+        text = parts[part].replace("\r\n", "\n")
+        if text == defaults[part]:
+            if existing is not None:
+                session.delete(existing)
+        elif existing is None:
+            session.add(TemplateOverride(store_id=store_id, part=key, body=text))
+        else:
+            existing.body = text
+
+
+def reset(session: Session, store_id: int, name: str) -> None:
+    session.execute(delete(TemplateOverride).where(
+        TemplateOverride.store_id == store_id,
+        TemplateOverride.part.in_([f"{check_name(name)}.{p}" for p in PARTS])))

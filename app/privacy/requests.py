@@ -1,0 +1,102 @@
+"""Privacy requests: report or erase everything about one shopper; erase a store.
+
+    erase_shopper(session, store_id, email, order_refs=()) -> list[int]
+        Deletes the shopper's carts (with their sends and timeline) and every
+        send addressed to them; keeps their unsubscribe entries, which must
+        stay to honour the opt-out. Returns the deleted cart ids (cancel their
+        timers after the commit).
+    report_shopper(session, store_id, email) -> dict
+        Everything held about the address, as JSON-ready data.
+    erase_store(session, store_id) -> list[int]
+        The store and everything under it.
+
+Flask-free; used by the Shopify compliance webhooks, the CLI and the admin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.carts.intake import normalize_email
+from app.db.models import Activity, Cart, Send, Store, Suppression
+
+
+def _delete_carts(session: Session, cart_ids: Sequence[int]) -> None:
+    if not cart_ids:
+        return
+    session.execute(delete(Send).where(Send.cart_id.in_(cart_ids)))
+    session.execute(delete(Activity).where(Activity.cart_id.in_(cart_ids)))
+    session.execute(delete(Cart).where(Cart.id.in_(cart_ids)))
+
+
+def erase_shopper(session: Session, store_id: int, email: str | None,
+                  order_refs: Sequence[str] = ()) -> list[int]:
+    address = normalize_email(email)
+    conditions = []
+    if address:
+        conditions.append(func.lower(Cart.email) == address)
+    if order_refs:
+        conditions.append(Cart.order_ref.in_(list(order_refs)))
+    if not conditions:
+        return []
+    ids = list(session.scalars(select(Cart.id).where(Cart.store_id == store_id,
+                                                     or_(*conditions))))
+    _delete_carts(session, ids)
+    if address:
+        session.execute(delete(Send).where(Send.store_id == store_id,
+                                           func.lower(Send.address) == address))
+    return ids
+
+
+def report_shopper(session: Session, store_id: int, email: str) -> dict[str, Any]:
+    address = normalize_email(email) or ""
+    carts = session.scalars(select(Cart).where(Cart.store_id == store_id,
+                                               func.lower(Cart.email) == address)).all()
+    cart_ids = [c.id for c in carts]
+    sends = session.scalars(select(Send).where(Send.store_id == store_id, or_(
+        func.lower(Send.address) == address, Send.cart_id.in_(cart_ids or [-1])))).all()
+    clicks = session.scalars(select(Activity).where(Activity.cart_id.in_(cart_ids or [-1]),
+                                                    Activity.kind == "click")).all()
+    suppressions = session.scalars(select(Suppression).where(
+        Suppression.store_id == store_id, Suppression.email == address)).all()
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "email": address,
+        "carts": [{
+            "cart_key": c.cart_key, "status": c.status, "first_name": c.first_name,
+            "items": c.items, "total": str(c.total) if c.total is not None else None,
+            "currency": c.currency, "locale": c.locale, "timezone": c.timezone,
+            "country": c.country, "marketing_consent": c.marketing_consent,
+            "return_url": c.return_url, "created_at": iso(c.created_at),
+            "last_activity_at": iso(c.last_activity_at), "ordered_at": iso(c.ordered_at),
+        } for c in carts],
+        "reminders": [{"move": s.move, "result": s.result, "reason": s.reason,
+                       "at": iso(s.created_at)} for s in sends],
+        "clicks": [iso(a.occurred_at) for a in clicks],
+        "unsubscribed": [{"scope": s.scope, "source": s.source, "at": iso(s.created_at)}
+                         for s in suppressions],
+    }
+
+
+def erase_store(session: Session, store_id: int) -> list[int]:
+    ids = list(session.scalars(select(Cart.id).where(Cart.store_id == store_id)))
+    _delete_carts(session, ids)
+    session.execute(delete(Suppression).where(Suppression.store_id == store_id))
+    session.execute(delete(Store).where(Store.id == store_id))
+    return ids
+
+
+def uninstalled_before(session: Session, now: datetime, days: int) -> list[int]:
+    """Stores uninstalled more than `days` ago: their data is due for erasure."""
+    cutoff = now - timedelta(days=days)
+    return list(session.scalars(select(Store.id).where(
+        Store.installed.is_(False), Store.uninstalled_at.is_not(None),
+        Store.uninstalled_at < cutoff)))

@@ -1,0 +1,389 @@
+"""The merchant's admin: dashboard, settings, templates, unsubscribe list, carts.
+
+Thin views over Flask-free modules (dashboard, template_editor, cart_list,
+suppressions, settings). Every query is scoped to the signed-in store; another
+store's row is "not found". Every POST checks the CSRF token.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from app.carts.intake import normalize_email
+from app.carts.sender import mail_context
+from app.core.rules import EMAIL_RE, FIELDS, SettingsError, check_timezone, effective, validate
+from app.db.models import Activity, CartStatus, Store, Suppression
+from app.mail import editor as template_editor
+from app.mail.compose import TEMPLATE_NAMES
+from app.privacy import requests as privacy
+from app.privacy import suppressions
+from app.web import runtime
+from app.web.admin import carts as cart_list
+from app.web.admin import dashboard
+from app.web.admin.auth import (
+    check_csrf,
+    csrf_token,
+    current_session,
+    mint_session,
+    redeem_login_link,
+    signed_in_store_id,
+)
+from app.web.admin.chart import bars
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PERIODS = (7, 30, 90)
+
+
+@bp.before_request
+def _sign_in() -> ResponseReturnValue | None:
+    if request.endpoint == "admin.login":
+        return None
+    g.store_id = signed_in_store_id()
+    g.session_token = current_session()
+    if request.method == "POST":
+        check_csrf()
+    with runtime().db.new_session() as session:
+        store = session.get(Store, g.store_id)
+        if store is None or not store.installed:
+            abort(404)
+        session.expunge(store)
+    g.store = store
+    return None
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    store = g.get("store")
+    if store is not None and response.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = frame_ancestors(store)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def frame_ancestors(store: Store) -> str:
+    """Only the store's own admin may frame these pages."""
+    if store.platform == "shopify":
+        return f"frame-ancestors https://{store.domain} https://admin.shopify.com;"
+    origin = ""
+    if store.domain.startswith("https://"):
+        parts = urlsplit(store.domain)
+        origin = f" https://{parts.netloc}"
+    return f"frame-ancestors 'self'{origin};"
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict[str, Any]:
+    def admin_url(endpoint: str, **values: Any) -> str:
+        return url_for(endpoint, s=g.get("session_token"), **values)
+
+    return {"admin_url": admin_url,
+            "csrf": lambda: csrf_token(g.session_token) if g.get("session_token") else ""}
+
+
+def _page(template: str, **context: Any) -> str:
+    return render_template(template, store=g.store, shopify_api_key=runtime().config.get(
+        "SHOPIFY_API_KEY", ""), **context)
+
+
+@bp.get("/login/<token>")
+def login(token: str) -> ResponseReturnValue:
+    rt = runtime()
+    store_id = redeem_login_link(rt, token, rt.clock())
+    if store_id is None:
+        return render_template("admin/link_expired.html"), 403
+    return redirect(url_for("admin.home", s=mint_session(store_id)))
+
+
+# --- dashboard -------------------------------------------------------------------------------
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    rt = runtime()
+    days = request.args.get("days", type=int) or 30
+    days = days if days in PERIODS else 30
+    period = dashboard.Period.last_days(days, rt.clock(), g.store.timezone)
+    with rt.db.new_session() as session:
+        numbers = dashboard.numbers(session, g.store_id, period, g.store.timezone)
+    chart = bars(numbers.per_day, title=f"Reminders sent and carts recovered, last {days} days")
+    return _page("admin/dashboard.html", numbers=numbers, days=days, periods=PERIODS,
+                 chart=chart, settings=effective(g.store.settings),
+                 last_export=(g.store.platform_state or {}).get("export"))
+
+
+# --- settings --------------------------------------------------------------------------------
+
+STORE_FIELDS = ("timezone", "from_email")
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings() -> ResponseReturnValue:
+    rt = runtime()
+    errors: dict[str, str] = {}
+    values = effective(g.store.settings)
+    store_values = {"timezone": g.store.timezone, "from_email": g.store.from_email or ""}
+    saved = False
+    if request.method == "POST":
+        submitted = {f.key: request.form.get(f.key, "") for f in FIELDS if f.kind != "bool"}
+        submitted.update({f.key: request.form.get(f.key) == "on" for f in FIELDS
+                          if f.kind == "bool"})
+        store_values = {k: request.form.get(k, "").strip() for k in STORE_FIELDS}
+        try:
+            cleaned = validate(submitted)
+        except SettingsError as err:
+            errors.update(err.errors)
+            cleaned = {}
+        try:
+            check_timezone(store_values["timezone"])
+        except ValueError as err:
+            errors["timezone"] = str(err)
+        if store_values["from_email"] and not EMAIL_RE.match(store_values["from_email"]):
+            errors["from_email"] = "is not an email address"
+        values = {**values, **submitted}
+        if not errors:
+            with rt.db.transaction() as session:
+                store = session.get(Store, g.store_id)
+                assert store is not None
+                store.settings = {**(store.settings or {}), **cleaned}
+                store.timezone = store_values["timezone"]
+                store.from_email = store_values["from_email"] or None
+            g.store.settings, g.store.timezone = store.settings, store.timezone
+            values, saved = effective(store.settings), True
+    status = 400 if errors else 200
+    return _page("admin/settings.html", fields=FIELDS, values=values, errors=errors,
+                 store_values=store_values, saved=saved), status
+
+
+# --- templates -------------------------------------------------------------------------------
+
+def _parts_from_form() -> dict[str, str]:
+    return {part: request.form.get(part, "") for part in template_editor.PARTS}
+
+
+@bp.route("/templates/<name>", methods=["GET", "POST"])
+def templates(name: str) -> ResponseReturnValue:
+    if name not in TEMPLATE_NAMES:
+        abort(404)
+    rt = runtime()
+    problems: list[template_editor.Problem] = []
+    saved = False
+    with rt.db.transaction() as session:
+        if request.method == "POST" and request.form.get("action") == "reset":
+            template_editor.reset(session, g.store_id, name)
+            saved = True
+        if request.method == "POST" and request.form.get("action") != "reset":
+            parts = _parts_from_form()
+            try:
+                template_editor.save(session, g.store_id, name, parts)
+                saved = True
+            except template_editor.TemplateRefused as err:
+                problems = err.problems
+        else:
+            parts = template_editor.current_parts(session, g.store_id, name)
+        if saved:
+            parts = template_editor.current_parts(session, g.store_id, name)
+    try:
+        composed = template_editor.preview(name, parts)
+    except template_editor.TemplateRefused:
+        composed = None
+    return _page("admin/templates.html", name=name, names=TEMPLATE_NAMES, parts=parts,
+                 labels=template_editor.PART_LABELS, problems=problems, saved=saved,
+                 composed=composed), 400 if problems else 200
+
+
+@bp.post("/templates/<name>/preview")
+def template_preview(name: str) -> ResponseReturnValue:
+    if name not in TEMPLATE_NAMES:
+        abort(404)
+    rt = runtime()
+    ctx = template_editor.SAMPLE
+    cart_id = request.form.get("cart_id", type=int)
+    if cart_id:
+        with rt.db.new_session() as session:
+            cart = cart_list.get_cart(session, g.store_id, cart_id)
+            if cart is None:
+                abort(404)
+            ctx = mail_context(cart, cart.store, rt.links)
+    try:
+        composed = template_editor.preview(name, _parts_from_form(), ctx)
+    except template_editor.TemplateRefused as err:
+        return jsonify({"ok": False, "problems": [str(p) for p in err.problems]}), 400
+    return jsonify({"ok": True, "subject": composed.subject, "html": composed.html,
+                    "text": composed.text})
+
+
+# --- unsubscribe list ------------------------------------------------------------------------
+
+@bp.get("/unsubscribes")
+def unsubscribes() -> ResponseReturnValue:
+    rt = runtime()
+    needle = normalize_email(request.args.get("q"))
+    with rt.db.new_session() as session:
+        query = select(Suppression).where(Suppression.store_id == g.store_id)
+        if needle:
+            query = query.where(Suppression.email.contains(needle, autoescape=True))
+        entries = session.scalars(query.order_by(Suppression.created_at.desc()).limit(500)).all()
+    return _page("admin/unsubscribes.html", entries=entries, q=request.args.get("q", ""),
+                 error=request.args.get("error"), notice=request.args.get("notice"))
+
+
+@bp.post("/unsubscribes")
+def unsubscribe_add() -> ResponseReturnValue:
+    rt = runtime()
+    email = _form_email()
+    if email is None:
+        return _not_an_email()
+    with rt.db.transaction() as session:
+        suppressions.add(session, g.store_id, email, source="merchant", now=rt.clock())
+    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+                            notice=f"{normalize_email(email)} will get no more reminders."))
+
+
+@bp.post("/unsubscribes/<int:entry_id>/remove")
+def unsubscribe_remove(entry_id: int) -> ResponseReturnValue:
+    rt = runtime()
+    with rt.db.transaction() as session:
+        entry = session.scalars(select(Suppression).where(
+            Suppression.id == entry_id, Suppression.store_id == g.store_id)).first()
+        if entry is None:
+            abort(404)
+        session.delete(entry)
+    return redirect(url_for("admin.unsubscribes", s=g.session_token, notice="Removed."))
+
+
+@bp.get("/unsubscribes.csv")
+def unsubscribe_export() -> ResponseReturnValue:
+    rt = runtime()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["email", "scope", "source", "created_at"])
+    with rt.db.new_session() as session:
+        for entry in session.scalars(select(Suppression).where(
+                Suppression.store_id == g.store_id).order_by(Suppression.created_at)):
+            writer.writerow([entry.email, entry.scope, entry.source,
+                             entry.created_at.isoformat()])
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=unsubscribes.csv"})
+
+
+@bp.post("/unsubscribes/import")
+def unsubscribe_import() -> ResponseReturnValue:
+    rt = runtime()
+    upload = request.files.get("file")
+    if upload is None:
+        return redirect(url_for("admin.unsubscribes", s=g.session_token,
+                                error="Choose a CSV file to import."))
+    text = upload.read(2_000_000).decode("utf-8-sig", errors="replace")
+    added, skipped = 0, 0
+    with rt.db.transaction() as session:
+        for row in csv.reader(io.StringIO(text)):
+            email = (row[0] if row else "").strip()
+            if not EMAIL_RE.match(email):
+                skipped += 1  # the header row, blanks, anything that is not an address
+                continue
+            suppressions.add(session, g.store_id, email, source="import", now=rt.clock())
+            added += 1
+    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+                            notice=f"Imported {added} addresses; skipped {skipped} lines."))
+
+
+# --- privacy requests --------------------------------------------------------------------------
+
+def _form_email() -> str | None:
+    email = (request.form.get("email") or "").strip()
+    return email if EMAIL_RE.match(email) else None
+
+
+def _not_an_email() -> ResponseReturnValue:
+    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+                            error="That is not an email address."))
+
+
+@bp.post("/privacy/report")
+def privacy_report() -> ResponseReturnValue:
+    rt = runtime()
+    email = _form_email()
+    if email is None:
+        return _not_an_email()
+    with rt.db.new_session() as session:
+        report = privacy.report_shopper(session, g.store_id, email)
+    return Response(json.dumps(report, indent=2), mimetype="application/json", headers={
+        "Content-Disposition": "attachment; filename=shopper-data.json"})
+
+
+@bp.post("/privacy/erase")
+def privacy_erase() -> ResponseReturnValue:
+    rt = runtime()
+    email = _form_email()
+    if email is None:
+        return _not_an_email()
+    with rt.db.transaction() as session:
+        ids = privacy.erase_shopper(session, g.store_id, email)
+    rt.timers.cancel_many(ids)
+    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+                            notice=f"Erased everything about {normalize_email(email)} "
+                                   f"({len(ids)} carts)."))
+
+
+# --- carts -----------------------------------------------------------------------------------
+
+@bp.get("/carts")
+def carts() -> ResponseReturnValue:
+    rt = runtime()
+    status = request.args.get("status") or None
+    with rt.db.new_session() as session:
+        page = cart_list.list_carts(session, g.store_id, status=status,
+                                    email=request.args.get("q"),
+                                    page=request.args.get("page", type=int) or 1)
+    return _page("admin/carts.html", page=page, status=status, q=request.args.get("q", ""),
+                 statuses=cart_list.STATUSES)
+
+
+@bp.get("/carts/<int:cart_id>")
+def cart(cart_id: int) -> ResponseReturnValue:
+    rt = runtime()
+    with rt.db.new_session() as session:
+        found = cart_list.get_cart(session, g.store_id, cart_id)
+        if found is None:
+            abort(404)
+        entries = cart_list.timeline(session, found)
+    return _page("admin/cart.html", cart=found, entries=entries,
+                 notice=request.args.get("notice"))
+
+
+@bp.post("/carts/<int:cart_id>/stop")
+def cart_stop(cart_id: int) -> ResponseReturnValue:
+    rt = runtime()
+    with rt.db.transaction() as session:
+        found = cart_list.get_cart(session, g.store_id, cart_id)
+        if found is None:
+            abort(404)
+        if found.status in (CartStatus.ACTIVE.value, CartStatus.REMINDED.value):
+            found.status = CartStatus.STOPPED.value
+            found.ended_reason = "merchant"
+            found.wake_at = None
+            session.add(Activity(cart_id=found.id, kind="stopped", occurred_at=rt.clock(),
+                                 detail={"reason": "stopped by the merchant"}))
+    rt.timers.set(cart_id, None)
+    return redirect(url_for("admin.cart", cart_id=cart_id, s=g.session_token,
+                            notice="This cart gets no more reminders."))

@@ -1,0 +1,116 @@
+"""Embedded admin sign-in: App Bridge session tokens and the per-shop CSP."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+import responses
+from flask import jsonify
+from shopify_payloads import API_KEY, OVERRIDES, SHOP, fake_shopify, session_token
+from sqlalchemy import select
+
+from app.db.models import Store
+from app.integrations.shopify.install import save_install
+from app.integrations.shopify.views import embedded, signed_in_store_id
+from platforms.shopify.api import Grant
+
+CSP = f"frame-ancestors https://{SHOP} https://admin.shopify.com;"
+
+
+@pytest.fixture
+def app_overrides():
+    return dict(OVERRIDES)
+
+
+@pytest.fixture
+def shop_store(runtime, clock):
+    return save_install(runtime, SHOP, Grant(access_token="shpat_test", scope="read_orders"),
+                        clock(), via="oauth")
+
+
+def now():
+    # PyJWT checks exp/nbf against the real clock.
+    return datetime.now(UTC)
+
+
+def bearer(**claims):
+    return {"Authorization": f"Bearer {session_token(now(), **claims)}"}
+
+
+def test_embedded_page_signs_in_from_the_bearer_token(client, shop_store):
+    response = client.get("/shopify/app", headers=bearer())
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == CSP
+    assert SHOP in response.get_data(as_text=True)
+    assert f'content="{API_KEY}"' in response.get_data(as_text=True)
+
+
+def test_embedded_document_load_signs_in_from_id_token(client, shop_store):
+    response = client.get("/shopify/app", query_string={"id_token": session_token(now()),
+                                                        "shop": SHOP})
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == CSP
+
+
+def test_the_shop_comes_from_the_token_never_from_the_query(client, shop_store):
+    response = client.get("/shopify/app?shop=evil-shop.myshopify.com", headers=bearer())
+    assert response.headers["Content-Security-Policy"] == CSP
+    assert "evil-shop" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("claims", [
+    {"secret": "shpss_" + "f" * 32},
+    {"aud": "another-app"},
+    {"exp_in": -11},
+    {"dest": "https://other-shop.myshopify.com"},
+], ids=["wrong-secret", "wrong-audience", "expired", "dest-mismatch"])
+def test_refused_session_tokens_get_401_and_a_retry_hint(client, shop_store, claims):
+    response = client.get("/shopify/app", headers=bearer(**claims))
+    assert response.status_code == 401
+    assert response.headers["X-Shopify-Retry-Invalid-Session-Request"] == "1"
+    assert "Content-Security-Policy" not in response.headers
+    assert SHOP not in response.get_data(as_text=True)
+
+
+def test_alg_none_token_is_refused(client, shop_store):
+    import base64
+
+    def part(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    stamp = int(now().timestamp())
+    token = (f"{part({'alg': 'none', 'typ': 'JWT'})}."
+             f"{part({'iss': f'https://{SHOP}/admin', 'dest': f'https://{SHOP}', 'aud': API_KEY, 'sub': '1', 'exp': stamp + 60, 'nbf': stamp, 'iat': stamp, 'jti': '1', 'sid': 's'})}.")  # noqa: E501
+    response = client.get("/shopify/app", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+
+
+def test_no_token_at_all_is_401(client, shop_store):
+    assert client.get("/shopify/app").status_code == 401
+
+
+def test_decorated_json_view_gets_the_store_id_and_no_csp(app, client, shop_store):
+    @app.get("/api/shopify-probe")
+    @embedded
+    def probe():
+        return jsonify({"store_id": signed_in_store_id()})
+
+    response = client.get("/api/shopify-probe", headers=bearer())
+    assert response.json == {"store_id": shop_store}
+    assert "Content-Security-Policy" not in response.headers
+
+
+def test_first_visit_of_a_managed_install_connects_by_token_exchange(client, runtime):
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as fake:
+        fake_shopify(fake)
+        headers = bearer()
+        response = client.get("/shopify/app", headers=headers)
+        exchange = json.loads(fake.calls[0].request.body)
+    assert response.status_code == 200
+    assert exchange["subject_token"] == headers["Authorization"].removeprefix("Bearer ")
+    assert exchange["grant_type"] == "urn:ietf:params:oauth:grant-type:token-exchange"
+    with runtime.db.new_session() as session:
+        [store] = session.scalars(select(Store)).all()
+    assert store.domain == SHOP and store.platform_state["installed_via"] == "token_exchange"

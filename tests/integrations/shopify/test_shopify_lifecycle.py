@@ -1,0 +1,135 @@
+"""app/uninstalled and the compliance topics, through the real endpoint."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from shopify_payloads import OVERRIDES, SHOP, RecordingTimers, checkout_payload, post_webhook
+from sqlalchemy import func, select
+
+from app.db.models import Activity, Cart, Send, Store
+from app.integrations.shopify.install import save_install
+from conftest import T0
+from platforms.shopify.api import Grant
+
+
+@pytest.fixture
+def app_overrides():
+    return dict(OVERRIDES)
+
+
+@pytest.fixture
+def timers(runtime):
+    runtime.timers = RecordingTimers()
+    return runtime.timers
+
+
+@pytest.fixture
+def shop_store(runtime, clock):
+    return save_install(runtime, SHOP, Grant(access_token="shpat_test", scope="read_orders"),
+                        clock(), via="oauth")
+
+
+def checkout(client, token, email, minutes=0, cart_token=None):
+    return post_webhook(client, "checkouts/create", checkout_payload(
+        updated_at=T0 + timedelta(minutes=minutes), token=token,
+        cart_token=cart_token or f"cart-{token}", email=email))
+
+
+def shop_body():
+    # The Shop resource; myshopify_domain is null in the 2026-07 sample.
+    return {"id": 548380009, "name": "Super Toys", "email": "super@supertoys.com",
+            "domain": None, "myshopify_domain": None, "plan_name": "basic"}
+
+
+def load(runtime, model, *where):
+    with runtime.db.new_session() as session:
+        return list(session.scalars(select(model).where(*where)))
+
+
+def test_uninstall_stops_every_timer_and_forgets_the_token(client, runtime, shop_store, timers):
+    for n in range(3):
+        checkout(client, f"tok-{n}", f"shopper{n}@example.com", minutes=n)
+    live = load(runtime, Cart)
+    assert all(c.wake_at is not None for c in live)
+
+    response = post_webhook(client, "app/uninstalled", shop_body())
+    assert response.status_code == 200
+    assert sorted(timers.cancelled) == sorted(c.id for c in live)
+    for cart in load(runtime, Cart):
+        assert cart.wake_at is None and cart.status == "stopped"
+        assert cart.ended_reason == "uninstalled"
+    [store] = load(runtime, Store)
+    assert store.installed is False and store.credentials is None
+    assert store.uninstalled_at == T0
+
+
+def test_after_uninstall_deliveries_are_dropped(client, runtime, shop_store, timers):
+    post_webhook(client, "app/uninstalled", shop_body())
+    response = checkout(client, "tok-late", "late@example.com")
+    assert response.status_code == 200 and response.json["outcome"] == "uninstalled"
+    assert load(runtime, Cart) == []
+
+
+def test_customers_redact_deletes_that_shoppers_carts_and_sends(client, runtime, shop_store,
+                                                                 timers):
+    checkout(client, "tok-a", "Ada@Example.com")
+    checkout(client, "tok-b", "bob@example.com")
+    [ada] = load(runtime, Cart, Cart.email == "Ada@Example.com")
+    with runtime.db.transaction() as session:
+        session.add(Send(store_id=shop_store, cart_id=ada.id, move="first",
+                         address="Ada@Example.com", result="skipped", reason="quiet_hours",
+                         created_at=T0))
+    body = {"shop_id": 548380009, "shop_domain": SHOP,
+            "customer": {"id": 207119551, "email": "ada@example.com", "phone": None},
+            "orders_to_redact": []}
+    response = post_webhook(client, "customers/redact", body)
+    assert response.status_code == 200 and response.json["carts"] == 1
+    assert [c.email for c in load(runtime, Cart)] == ["bob@example.com"]
+    assert load(runtime, Send) == []
+    with runtime.db.new_session() as session:
+        assert session.scalar(select(func.count()).select_from(Activity).where(
+            Activity.cart_id == ada.id)) == 0
+    assert ada.id in timers.cancelled
+
+
+def test_compliance_topics_refuse_a_bad_hmac(client, runtime, shop_store):
+    checkout(client, "tok-a", "ada@example.com")
+    body = {"shop_id": 1, "shop_domain": SHOP, "customer": {"email": "ada@example.com"}}
+    for topic in ("customers/redact", "customers/data_request", "shop/redact"):
+        response = post_webhook(client, topic, body, secret="shpss_" + "0" * 32)
+        assert response.status_code == 401
+    assert len(load(runtime, Cart)) == 1
+
+
+def test_compliance_path_from_the_toml_works_too(client, runtime, shop_store):
+    import json
+
+    from shopify_payloads import signed_headers
+
+    raw = json.dumps({"shop_id": 1, "shop_domain": SHOP, "customer": {"id": 9, "email": None},
+                      "orders_requested": [], "data_request": {"id": 9999}}).encode()
+    response = client.post("/webhooks/shopify/compliance", data=raw,
+                           headers=signed_headers("customers/data_request", raw))
+    assert response.status_code == 200 and response.json["outcome"] == "recorded"
+    [store] = load(runtime, Store)
+    assert store.platform_state["data_requests"][0]["id"] == "9999"
+
+
+def test_shop_redact_after_uninstall_erases_the_store(client, runtime, shop_store, timers):
+    checkout(client, "tok-a", "ada@example.com")
+    post_webhook(client, "app/uninstalled", shop_body())
+    response = post_webhook(client, "shop/redact", {"shop_id": 548380009, "shop_domain": SHOP})
+    assert response.status_code == 200 and response.json["outcome"] == "redacted"
+    assert load(runtime, Store) == [] and load(runtime, Cart) == []
+    # A redelivery finds no shop and is still acknowledged.
+    again = post_webhook(client, "shop/redact", {"shop_id": 548380009, "shop_domain": SHOP})
+    assert again.status_code == 200
+
+
+def test_shop_redact_for_a_reinstalled_shop_keeps_its_data(client, runtime, shop_store):
+    checkout(client, "tok-a", "ada@example.com")
+    response = post_webhook(client, "shop/redact", {"shop_id": 548380009, "shop_domain": SHOP})
+    assert response.json["outcome"] == "kept"
+    assert len(load(runtime, Cart)) == 1
