@@ -1,112 +1,19 @@
-"""Cartback's app factory: config in layers, extensions, blueprints, one error map."""
+"""Cartback: abandoned-cart recovery for Shopify, WooCommerce and custom storefronts.
+
+`create_app` is the one entry point. The factory lives in `app.factory` and is
+imported only when called, so importing the pure core (`app.core`) or the
+database layer never drags in Flask.
+"""
 
 from __future__ import annotations
 
-import logging
-import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, jsonify, request
-from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
-
-from app import config as config_module
-from app.db.session import Database, upgrade
-from app.errors import CartbackError
-from app.logs import configure_logging
-from app.mail.backends import make_mailer
-from app.mail.links import Links
-from app.mail.polish import BedrockPolisher
-from app.runtime import Runtime
-
-ROOT = Path(__file__).resolve().parent.parent
-
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    app = Flask(
-        __name__,
-        instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-    )
-    instance_path = Path((overrides or {}).get("INSTANCE_PATH")
-                         or os.environ.get("CARTBACK_INSTANCE_PATH") or app.instance_path)
-    app.config.update(config_module.load(instance_path, overrides))
-    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
-    configure_logging(app.config["LOG_LEVEL"])
+    from app.factory import create_app as build
 
-    db = Database()
-    db.init_app(app)
-    if app.config["AUTO_MIGRATE"]:
-        assert db.engine is not None
-        upgrade(db.engine)
-
-    runtime = Runtime(
-        db=db,
-        mailer=make_mailer(app.config),
-        links=Links(app.config["SECRET_KEY"], app.config["PUBLIC_URL"]),
-        config=app.config,
-        polisher=BedrockPolisher.from_config(app.config),
-    )
-    app.extensions["cartback"] = runtime
-
-    from app.integrations.shopify import views as shopify
-    from app.integrations.woocommerce import views as woocommerce
-    from app.web import ops, shopper, webhooks
-    from app.web.admin import views as admin
-
-    app.register_blueprint(webhooks.bp)
-    app.register_blueprint(shopper.bp)
-    app.register_blueprint(shopify.bp)
-    app.register_blueprint(woocommerce.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(ops.bp)
-    _count_deliveries(app)
-    _register_errors(app)
-
-    if app.config["RUN_SCHEDULER"]:
-        from app.worker.start import start_timers
-
-        start_timers(app, runtime)
-    return app
-
-
-def _count_deliveries(app: Flask) -> None:
-    from app import metrics
-
-    topic_headers = ("X-Shopify-Topic", "X-WC-Webhook-Topic")
-
-    @app.after_request
-    def _count(response):  # type: ignore[no-untyped-def]
-        path = request.path
-        if path.startswith(("/webhooks/", "/collect/")):
-            platform = "beacon" if path.startswith("/collect/") else path.split("/")[2]
-            topic = next((request.headers[h] for h in topic_headers if h in request.headers), "")
-            metrics.delivery(platform, topic, response.status_code)
-        return response
-
-
-def _wants_json() -> bool:
-    return request.path.startswith(("/webhooks/", "/collect/", "/api/")) or (
-        request.accept_mimetypes.best == "application/json"
-    )
-
-
-def _register_errors(app: Flask) -> None:
-    @app.errorhandler(CartbackError)
-    def _ours(err: CartbackError) -> ResponseReturnValue:
-        if err.status >= 500:
-            log.error("request failed: %s", err, extra={"path": request.path})
-        return jsonify({"error": err.public_message}), err.status
-
-    @app.errorhandler(HTTPException)
-    def _http(err: HTTPException) -> ResponseReturnValue:
-        if _wants_json():
-            messages = {413: "body is larger than the limit",
-                        405: "method not allowed", 404: "not found"}
-            message = messages.get(err.code or 500, err.name.lower())
-            return jsonify({"error": message}), err.code or 500
-        return err
+    return build(overrides)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.core.rules import Rules
-from app.db.models import LIVE_STATUSES
+from app.core.statuses import LIVE_STATUSES
 
 
 class MoveKind(str, enum.Enum):

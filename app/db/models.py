@@ -8,7 +8,6 @@ timezone-aware.
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,6 +29,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.core.statuses import FINAL_STATUSES, LIVE_STATUSES, CartStatus, SendResult
+
+__all__ = ["FINAL_STATUSES", "LIVE_STATUSES", "CartStatus", "SendResult"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -70,29 +73,6 @@ MONEY = Numeric(18, 4)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-
-
-class CartStatus(str, enum.Enum):
-    ACTIVE = "active"
-    REMINDED = "reminded"
-    EXPIRED = "expired"
-    BOUGHT = "bought"
-    RECOVERED = "recovered"
-    STOPPED = "stopped"
-
-
-# Only these hold a timer.
-LIVE_STATUSES = (CartStatus.ACTIVE.value, CartStatus.REMINDED.value)
-# An order is sticky: nothing revives these.
-FINAL_STATUSES = (CartStatus.BOUGHT.value, CartStatus.RECOVERED.value, CartStatus.STOPPED.value)
-
-
-class SendResult(str, enum.Enum):
-    CLAIMED = "claimed"  # the send is in flight; see Send docstring
-    SENT = "sent"
-    SKIPPED = "skipped"
-    DEFERRED = "deferred"
-    FAILED = "failed"
 
 
 class Store(Base):

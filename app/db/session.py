@@ -1,7 +1,8 @@
 """Engine and sessions, bound to the app in `init_app`.
 
-Domain code takes a `Session` argument; only web views use the per-request
-session from `db.session()`.
+Every caller opens its own short transaction (`db.transaction()`) and domain
+code takes a `Session` argument; nothing here knows about requests, so the
+worker, the CLI and the web share one way in.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -49,13 +52,6 @@ class Database:
         self.engine = make_engine(url, app.config["DB_POOL_SIZE"])
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
         app.extensions["db"] = self
-        app.teardown_appcontext(self._close_request_session)
-
-    def session(self) -> Session:
-        """The session of the current request or app context."""
-        if "db_session" not in g:
-            g.db_session = self.new_session()
-        return g.db_session  # type: ignore[no-any-return]
 
     def new_session(self) -> Session:
         assert self.factory is not None, "Database.init_app was not called"
@@ -66,11 +62,6 @@ class Database:
         """A fresh session that commits on success and rolls back on error."""
         with self.new_session() as session, session.begin():
             yield session
-
-    def _close_request_session(self, _exc: BaseException | None) -> None:
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
 
 
 def upgrade(engine: Engine) -> None:

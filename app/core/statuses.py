@@ -1,0 +1,32 @@
+"""The words a cart's life is told in: cart statuses and send results.
+
+Pure names, shared by the waiter, the sender and the database columns that
+store them as plain strings.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class CartStatus(str, enum.Enum):
+    ACTIVE = "active"
+    REMINDED = "reminded"
+    EXPIRED = "expired"
+    BOUGHT = "bought"
+    RECOVERED = "recovered"
+    STOPPED = "stopped"
+
+
+# Only these hold a timer.
+LIVE_STATUSES = (CartStatus.ACTIVE.value, CartStatus.REMINDED.value)
+# An order is sticky: nothing revives these.
+FINAL_STATUSES = (CartStatus.BOUGHT.value, CartStatus.RECOVERED.value, CartStatus.STOPPED.value)
+
+
+class SendResult(str, enum.Enum):
+    CLAIMED = "claimed"  # the send is in flight; see Send docstring
+    SENT = "sent"
+    SKIPPED = "skipped"
+    DEFERRED = "deferred"
+    FAILED = "failed"
