@@ -23,9 +23,10 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.carts.intake import claim_delivery, normalize_email
+from app.carts.stops import stop_store
 from app.core.rules import check_timezone
 from app.db.crypto import decrypt_json, encrypt_json
-from app.db.models import LIVE_STATUSES, Cart, CartStatus, OAuthState, Store
+from app.db.models import Cart, OAuthState, Store
 from app.integrations.shopify.config import REQUIRED_SCOPES, ShopifyConfig
 from app.logs import mask_email
 from app.privacy import requests as privacy
@@ -178,16 +179,6 @@ def access_token(runtime: Runtime, store_id: int, now: datetime,
 
 # --- lifecycle -----------------------------------------------------------
 
-def _stop_live_carts(session: Session, store_id: int, reason: str) -> list[int]:
-    ids = list(session.scalars(
-        select(Cart.id).where(Cart.store_id == store_id, Cart.status.in_(LIVE_STATUSES))))
-    if ids:
-        session.execute(
-            update(Cart).where(Cart.id.in_(ids))
-            .values(status=CartStatus.STOPPED.value, ended_reason=reason, wake_at=None))
-    return ids
-
-
 def uninstall(runtime: Runtime, store_id: int, now: datetime,
               delivery_id: str | None = None) -> list[int]:
     """app/uninstalled: forget the token, stop every live cart, cancel their timers."""
@@ -202,7 +193,8 @@ def uninstall(runtime: Runtime, store_id: int, now: datetime,
         store.credentials = None
         store.platform_state = {**(store.platform_state or {}),
                                 "uninstalled_at": now.isoformat()}
-        stopped = _stop_live_carts(session, store_id, "uninstalled")
+        stopped = stop_store(session, store_id, reason="uninstalled",
+                             why="because the store uninstalled Cartback", now=now)
     runtime.timers.cancel_many(stopped)
     log.info("shopify store uninstalled", extra={"store_id": store_id, "stopped": len(stopped)})
     return stopped

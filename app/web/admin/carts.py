@@ -57,9 +57,15 @@ class Entry:
 EVENT_TITLES = {
     "updated": "Cart updated", "checkout_started": "Checkout started", "ordered": "Order placed",
     "deleted": "Cart deleted", "stale": "Late event ignored (older than what we had)",
-    "ignored": "Event ignored", "click": "Clicked the return link", "stopped": "Stopped by you",
+    "ignored": "Event ignored", "click": "Clicked the return link", "stopped": "Stopped",
     "unsubscribed": "Unsubscribed",
 }
+
+
+def _stop_title(why: str) -> str:
+    if why in ("", "stopped by the merchant"):  # rows written before stops said why
+        why = "by you" if why else ""
+    return f"Stopped {why}".strip()
 
 
 def timeline(session: Session, cart: Cart) -> list[Entry]:
@@ -68,8 +74,11 @@ def timeline(session: Session, cart: Cart) -> list[Entry]:
         detail: dict[str, Any] = activity.detail or {}
         note = ", ".join(f"{k}: {v}" for k, v in detail.items()
                          if k in ("status", "reason", "scope"))
-        entries.append(Entry(activity.occurred_at, activity.kind,
-                             EVENT_TITLES.get(activity.kind, activity.kind), note))
+        title = EVENT_TITLES.get(activity.kind, activity.kind)
+        if activity.kind == "stopped":
+            # The stop's own words say who stopped it ("by you", "because ...").
+            title, note = _stop_title(str(detail.get("reason") or "")), ""
+        entries.append(Entry(activity.occurred_at, activity.kind, title, note))
     for send in session.scalars(select(Send).where(Send.cart_id == cart.id)):
         title = f"{send.move.capitalize()} reminder {send.result}"
         bits = [send.reason or ""]

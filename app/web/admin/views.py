@@ -29,8 +29,9 @@ from sqlalchemy import select
 
 from app.carts.intake import normalize_email
 from app.carts.sender import mail_context
+from app.carts.stops import stop_cart
 from app.core.rules import EMAIL_RE, FIELDS, SettingsError, check_timezone, effective, validate
-from app.db.models import Activity, CartStatus, Store, Suppression
+from app.db.models import Store, Suppression
 from app.mail import editor as template_editor
 from app.mail.compose import TEMPLATE_NAMES
 from app.privacy import requests as privacy
@@ -378,12 +379,8 @@ def cart_stop(cart_id: int) -> ResponseReturnValue:
         found = cart_list.get_cart(session, g.store_id, cart_id)
         if found is None:
             abort(404)
-        if found.status in (CartStatus.ACTIVE.value, CartStatus.REMINDED.value):
-            found.status = CartStatus.STOPPED.value
-            found.ended_reason = "merchant"
-            found.wake_at = None
-            session.add(Activity(cart_id=found.id, kind="stopped", occurred_at=rt.clock(),
-                                 detail={"reason": "stopped by the merchant"}))
+        stop_cart(session, found.id, reason="merchant", why="by you",
+                  now=rt.clock())
     rt.timers.set(cart_id, None)
     return redirect(url_for("admin.cart", cart_id=cart_id, s=g.session_token,
                             notice="This cart gets no more reminders."))

@@ -60,6 +60,9 @@ def test_uninstall_stops_every_timer_and_forgets_the_token(client, runtime, shop
     for cart in load(runtime, Cart):
         assert cart.wake_at is None and cart.status == "stopped"
         assert cart.ended_reason == "uninstalled"
+    stops = load(runtime, Activity, Activity.kind == "stopped")
+    assert sorted(a.cart_id for a in stops) == sorted(c.id for c in live)
+    assert {a.detail["reason"] for a in stops} == {"because the store uninstalled Cartback"}
     [store] = load(runtime, Store)
     assert store.installed is False and store.credentials is None
     assert store.uninstalled_at == T0
