@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.carts.lookup import find_by_keys
 from app.core.rules import Rules
 from app.core.waiter import MoveKind, decide
 from app.db.models import (
@@ -72,22 +73,9 @@ def claim_delivery(session: Session, store_id: int, delivery_id: str) -> bool:
 
 
 def _find_cart(session: Session, event: CartEvent) -> Cart | None:
-    """The event's cart by its own key, else by any second key it carries.
-
-    Separate indexed lookups rather than one OR query: SQLite cannot use both
-    indexes for an OR and would scan the store's carts.
-    """
-    base = select(Cart).where(Cart.store_id == event.store_id).with_for_update()
-    cart = session.scalars(base.where(Cart.cart_key == event.cart_key)).first()
-    if cart is not None:
-        return cart
-    others = [k for k in (event.checkout_key, *event.aliases) if k and k != event.cart_key]
-    if others:
-        cart = session.scalars(base.where(Cart.cart_key.in_(others))).first()
-        if cart is not None:
-            return cart
-    keys = [event.cart_key, *others]
-    return session.scalars(base.where(Cart.checkout_key.in_(keys))).first()
+    """The event's cart by its own key, else by any second key it carries (locked)."""
+    return find_by_keys(session, event.store_id,
+                        [event.cart_key, event.checkout_key, *event.aliases], lock=True)
 
 
 def _find_by_email(session: Session, event: CartEvent, rules: Rules) -> Cart | None:

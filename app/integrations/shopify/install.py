@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.carts.intake import claim_delivery, normalize_email
+from app.carts.lookup import find_by_keys
 from app.carts.stops import stop_store
 from app.core.rules import check_timezone
 from app.db.crypto import decrypt_json, encrypt_json
@@ -259,10 +260,7 @@ def drop_unmatched_deletes(runtime: Runtime, store_id: int,
     with runtime.db.new_session() as session:
         known = set()
         for event in deletes:
-            keys = [event.cart_key, *event.aliases]
-            if session.scalar(select(Cart.id).where(
-                    Cart.store_id == store_id,
-                    or_(Cart.cart_key.in_(keys), Cart.checkout_key.in_(keys))).limit(1)):
+            if find_by_keys(session, store_id, [event.cart_key, *event.aliases]) is not None:
                 known.add(id(event))
     return [e for e in events if e.kind is not EventKind.DELETED or id(e) in known]
 

@@ -18,10 +18,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.carts.ingest import ingest
-from app.db.models import FINAL_STATUSES, Cart, Store
+from app.carts.lookup import find_by_keys
+from app.db.models import FINAL_STATUSES, Store
 from app.errors import CartbackError
 from app.integrations.shopify.install import PLATFORM, access_token, client_for
 from app.runtime import Runtime
@@ -77,10 +78,7 @@ def _news_only(runtime: Runtime, store_id: int, events: list[CartEvent]) -> list
     kept = []
     with runtime.db.new_session() as session:
         for event in events:
-            keys = [event.cart_key, *event.aliases]
-            cart = session.scalars(select(Cart).where(
-                Cart.store_id == store_id,
-                or_(Cart.cart_key.in_(keys), Cart.checkout_key.in_(keys))).limit(1)).first()
+            cart = find_by_keys(session, store_id, [event.cart_key, *event.aliases])
             if cart is None:
                 if event.kind is EventKind.ORDERED and not event.email:
                     continue  # an order no cart stands behind: nothing to stop
