@@ -328,7 +328,7 @@ def retention_run(now_text: str | None) -> None:
     from app.privacy import retention as retention_module
 
     runtime = current_app.extensions["cartback"]
-    days = int(current_app.config["RETENTION_DAYS"])
+    days = current_app.config["RETENTION_DAYS"]
     with runtime.db.transaction() as session:
         erased = retention_module.purge(session, _parse_now(now_text), days)
     click.echo(json.dumps({"carts_erased": erased, "older_than_days": days}))

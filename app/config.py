@@ -1,7 +1,11 @@
 """Configuration in layers: defaults, then `CARTBACK_*` env vars, then overrides.
 
-Every key is read once at start and checked here, so a wrong value fails fast
-with a sentence a person understands instead of a stack trace at 3 am.
+Every core setting is declared once below with its type, default and allowed
+range; `load` builds the whole configuration once at start, coerces each
+value to its declared type and checks it, so a wrong value fails fast with a
+sentence a person understands instead of a stack trace at 3 am, and no caller
+re-parses a setting. Keys an integration owns (`SHOPIFY_*`) pass through as
+given and are checked by that integration's own config.
 """
 
 from __future__ import annotations
@@ -9,65 +13,121 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.errors import ConfigError
 
 PREFIX = "CARTBACK_"
+INSTANCE = "<instance>"  # stands for the instance folder in declared defaults
 
-# Keys whose string values from the environment are turned into booleans/ints.
-BOOL_KEYS = {"RUN_SCHEDULER", "RUN_NIGHTLY", "TESTING", "AUTO_MIGRATE", "SMTP_STARTTLS",
-             "SMTP_SSL"}
-INT_KEYS = {"MAX_BODY_BYTES", "SMTP_PORT", "POLISH_TIMEOUT_MS", "DB_POOL_SIZE",
-            "RETENTION_DAYS", "STORE_REDACT_DAYS"}
-FLOAT_KEYS = {"SES_MAX_SEND_RATE"}
 
-MAIL_BACKENDS = {"outbox", "smtp", "ses"}
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    kind: type
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", str, f"sqlite:///{INSTANCE}/cartback.db",
+            "sqlite:///... or postgresql://user@host/db"),
+    Setting("SECRET_KEY", str, None, "signs shopper links and admin sessions"),
+    Setting("ENCRYPTION_KEY", str, None, "Fernet key encrypting platform tokens at rest"),
+    Setting("PUBLIC_URL", str, "http://localhost:5000", "base of every link we email"),
+    Setting("MAIL_BACKEND", str, "outbox", "where reminders go",
+            choices=("outbox", "smtp", "ses")),
+    Setting("OUTBOX_DIR", str, f"{INSTANCE}/outbox", "folder of .eml files (outbox backend)"),
+    Setting("EXPORT_DIR", str, f"{INSTANCE}/exports", "folder of nightly CSV/XLSX files"),
+    Setting("RETENTION_DAYS", int, 30, "days before an idle cart's personal data is erased",
+            minimum=1, maximum=3650),
+    Setting("STORE_REDACT_DAYS", int, 30, "days after uninstall before a store is erased",
+            minimum=1, maximum=3650),
+    Setting("RUN_SCHEDULER", bool, False, "run the per-cart timers in this process"),
+    Setting("RUN_NIGHTLY", bool, True, "run the periodic and nightly jobs with the timers"),
+    Setting("AUTO_MIGRATE", bool, None, "apply migrations at start (default: SQLite only)"),
+    Setting("TESTING", bool, False, "test mode"),
+    Setting("MAX_BODY_BYTES", int, 256 * 1024, "largest webhook body accepted",
+            minimum=1024, maximum=64 * 1024 * 1024),
+    Setting("DB_POOL_SIZE", int, 5, "database connections per process", minimum=1, maximum=200),
+    Setting("LOG_LEVEL", str, "INFO", "logging threshold",
+            choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    Setting("SMTP_HOST", str, None, "SMTP server (smtp backend)"),
+    Setting("SMTP_PORT", int, None, "SMTP port (default 587, or 465 with SSL)",
+            minimum=1, maximum=65535),
+    Setting("SMTP_USER", str, None, "SMTP login"),
+    Setting("SMTP_PASSWORD", str, None, "SMTP password"),
+    Setting("SMTP_STARTTLS", bool, None, "STARTTLS on a plain port (default on without SSL)"),
+    Setting("SMTP_SSL", bool, False, "implicit TLS"),
+    Setting("AWS_REGION", str, None, "region for SES and Bedrock"),
+    Setting("SES_CONFIGURATION_SET", str, None, "SES configuration set"),
+    Setting("SES_MAX_SEND_RATE", float, None, "sends per second to pace to",
+            minimum=0.01, maximum=10_000),
+    Setting("UNSUBSCRIBE_MAILTO", str, None, "adds <mailto:...> to List-Unsubscribe"),
+    Setting("BEDROCK_MODEL_ID", str, None, "turns the polished opening line on"),
+    Setting("POLISH_TIMEOUT_MS", int, 2000, "time budget of the polishing call",
+            minimum=50, maximum=30_000),
+)
+BY_KEY = {setting.key: setting for setting in SETTINGS}
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 
 def defaults(instance_path: Path) -> dict[str, Any]:
-    return {
-        "DATABASE_URL": f"sqlite:///{instance_path / 'cartback.db'}",
-        "SECRET_KEY": None,  # generated and kept in the instance folder when unset
-        "PUBLIC_URL": "http://localhost:5000",
-        "MAIL_BACKEND": "outbox",
-        "OUTBOX_DIR": str(instance_path / "outbox"),
-        "EXPORT_DIR": str(instance_path / "exports"),
-        "RETENTION_DAYS": 30,
-        "STORE_REDACT_DAYS": 30,
-        "RUN_SCHEDULER": False,
-        "AUTO_MIGRATE": None,  # None: migrate automatically for SQLite only
-        "MAX_BODY_BYTES": 256 * 1024,
-        "DB_POOL_SIZE": 5,
-        "LOG_LEVEL": "INFO",
-    }
+    def place(value: Any) -> Any:
+        return value.replace(INSTANCE, str(instance_path)) if isinstance(value, str) else value
+
+    return {setting.key: place(setting.default) for setting in SETTINGS}
 
 
-def _coerce(key: str, value: str) -> Any:
-    if key in BOOL_KEYS:
-        lowered = value.strip().lower()
-        if lowered in {"1", "true", "yes", "on"}:
-            return True
-        if lowered in {"0", "false", "no", "off", ""}:
-            return False
-        raise ConfigError(f"{PREFIX}{key} must be true or false, not {value!r}.")
-    if key in INT_KEYS:
+def _coerce(setting: Setting, value: Any) -> Any:
+    """A value from the environment (text) or an override, as the declared type."""
+    name = f"{PREFIX}{setting.key}"
+    if value is None or (isinstance(value, str) and value == "" and setting.kind is not str):
+        return setting.default if setting.kind is bool else None
+    if setting.kind is bool:
+        if isinstance(value, bool):
+            return value
+        lowered = str(value).strip().lower()
+        if lowered in TRUE_WORDS | FALSE_WORDS:
+            return lowered in TRUE_WORDS
+        raise ConfigError(f"{name} must be true or false, not {value!r}.")
+    if setting.kind is int:
         try:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
             return int(value)
         except ValueError as err:
-            raise ConfigError(f"{PREFIX}{key} must be a whole number, not {value!r}.") from err
-    if key in FLOAT_KEYS:
+            raise ConfigError(f"{name} must be a whole number, not {value!r}.") from err
+    if setting.kind is float:
         try:
             return float(value)
         except ValueError as err:
-            raise ConfigError(f"{PREFIX}{key} must be a number, not {value!r}.") from err
-    return value
+            raise ConfigError(f"{name} must be a number, not {value!r}.") from err
+    return str(value)
+
+
+def _check_range(setting: Setting, value: Any) -> None:
+    if value is None:
+        return
+    name = f"{PREFIX}{setting.key}"
+    low, high = setting.minimum, setting.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = (f"between {low:g} and {high:g}" if low is not None and high is not None
+                  else f"at least {low:g}" if low is not None else f"at most {high:g}")
+        raise ConfigError(f"{name} must be {bounds} ({setting.help}), not {value!r}.")
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(f"{name} is {value!r}; choose one of {', '.join(setting.choices)}.")
 
 
 def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return {
-        key[len(PREFIX):]: _coerce(key[len(PREFIX):], value)
+        key[len(PREFIX):]: value
         for key, value in environ.items()
         if key.startswith(PREFIX) and len(key) > len(PREFIX)
     }
@@ -75,22 +135,26 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
 
 def load(instance_path: Path, overrides: Mapping[str, Any] | None = None,
          environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The whole configuration, typed and checked; built once per app."""
     config = defaults(instance_path)
     config.update(from_env(os.environ if environ is None else environ))
     config.update(overrides or {})
+    for key, setting in BY_KEY.items():
+        config[key] = _coerce(setting, config.get(key))
+        _check_range(setting, config[key])
     _validate(config)
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _instance_secret(instance_path)
     if config["AUTO_MIGRATE"] is None:
         config["AUTO_MIGRATE"] = str(config["DATABASE_URL"]).startswith("sqlite")
+    if config["SMTP_STARTTLS"] is None:
+        config["SMTP_STARTTLS"] = not config["SMTP_SSL"]
+    if config["SMTP_PORT"] is None:
+        config["SMTP_PORT"] = 465 if config["SMTP_SSL"] else 587
     return config
 
 
 def _validate(config: Mapping[str, Any]) -> None:
-    backend = config["MAIL_BACKEND"]
-    if backend not in MAIL_BACKENDS:
-        choices = ", ".join(sorted(MAIL_BACKENDS))
-        raise ConfigError(f"{PREFIX}MAIL_BACKEND is {backend!r}; choose one of {choices}.")
     public_url = str(config["PUBLIC_URL"])
     if not public_url.startswith(("http://", "https://")):
         raise ConfigError(f"{PREFIX}PUBLIC_URL must be the http(s) address shoppers reach us "

@@ -78,7 +78,7 @@ class BedrockPolisher:
         import boto3
         from botocore.config import Config
 
-        budget = int(config.get("POLISH_TIMEOUT_MS") or 2000) / 1000
+        budget = config["POLISH_TIMEOUT_MS"] / 1000
         client = boto3.client(
             "bedrock-runtime", region_name=config.get("AWS_REGION"),
             config=Config(connect_timeout=min(1.0, budget), read_timeout=budget,

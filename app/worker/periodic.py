@@ -28,7 +28,7 @@ class Registrar(Protocol):
 
 
 def run_retention(runtime: Runtime) -> int:
-    days = int(runtime.config.get("RETENTION_DAYS") or retention.DEFAULT_DAYS)
+    days = runtime.config["RETENTION_DAYS"]
     with runtime.db.transaction() as session:
         erased = retention.purge(session, runtime.clock(), days)
     log.info("retention ran", extra={"carts_erased": erased})
@@ -36,7 +36,7 @@ def run_retention(runtime: Runtime) -> int:
 
 
 def run_store_redaction(runtime: Runtime) -> int:
-    days = int(runtime.config.get("STORE_REDACT_DAYS") or 30)
+    days = runtime.config["STORE_REDACT_DAYS"]
     with runtime.db.new_session() as session:
         due = privacy.uninstalled_before(session, runtime.clock(), days)
     for store_id in due:

@@ -45,6 +45,13 @@ def test_config_secret_key_is_generated_once_and_kept(tmp_path: Path):
     ({"CARTBACK_PUBLIC_URL": "cartback.example"}, "PUBLIC_URL"),
     ({"CARTBACK_DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
     ({"CARTBACK_MAX_BODY_BYTES": "lots"}, "whole number"),
+    # A negative retention would let the nightly purge erase every idle cart.
+    ({"CARTBACK_RETENTION_DAYS": "-5"}, "RETENTION_DAYS must be between 1 and 3650"),
+    ({"CARTBACK_RETENTION_DAYS": "0"}, "RETENTION_DAYS must be between 1"),
+    ({"CARTBACK_SMTP_PORT": "70000"}, "SMTP_PORT must be between 1 and 65535"),
+    ({"CARTBACK_POLISH_TIMEOUT_MS": "0"}, "POLISH_TIMEOUT_MS"),
+    ({"CARTBACK_SES_MAX_SEND_RATE": "fast"}, "must be a number"),
+    ({"CARTBACK_LOG_LEVEL": "LOUD"}, "LOG_LEVEL is 'LOUD'; choose one of"),
 ])
 def test_config_bad_value_fails_fast_with_a_sentence(tmp_path: Path, env, words):
     with pytest.raises(ConfigError, match=words):
@@ -63,3 +70,20 @@ def test_config_embedded_default_migrates_itself_on_start(tmp_path: Path, monkey
     assert {"stores", "carts", "sends", "suppressions", "deliveries"} <= tables
     runtime.db.engine.dispose()
 
+
+
+def test_config_values_arrive_typed_once(tmp_path: Path):
+    config = load(tmp_path, environ={"CARTBACK_RETENTION_DAYS": "45", "CARTBACK_SMTP_SSL": "on",
+                                     "CARTBACK_SES_MAX_SEND_RATE": "14",
+                                     "CARTBACK_SHOPIFY_API_KEY": "kept-as-given"})
+    assert config["RETENTION_DAYS"] == 45
+    assert config["SES_MAX_SEND_RATE"] == 14.0
+    # Derived defaults are settled here, not by each backend.
+    assert config["SMTP_SSL"] is True and config["SMTP_STARTTLS"] is False
+    assert config["SMTP_PORT"] == 465
+    assert config["SHOPIFY_API_KEY"] == "kept-as-given"
+
+
+def test_config_overrides_are_checked_like_the_environment(tmp_path: Path):
+    with pytest.raises(ConfigError, match="STORE_REDACT_DAYS"):
+        load(tmp_path, {"STORE_REDACT_DAYS": -1}, environ={})

@@ -37,10 +37,9 @@ class SmtpMailer:
             from app.errors import ConfigError
 
             raise ConfigError("CARTBACK_SMTP_HOST is required when CARTBACK_MAIL_BACKEND=smtp.")
-        use_ssl = bool(config.get("SMTP_SSL", False))
-        return cls(host, int(config.get("SMTP_PORT") or (465 if use_ssl else 587)),
+        return cls(host, config["SMTP_PORT"],
                    user=config.get("SMTP_USER"), password=config.get("SMTP_PASSWORD"),
-                   starttls=bool(config.get("SMTP_STARTTLS", not use_ssl)), use_ssl=use_ssl)
+                   starttls=config["SMTP_STARTTLS"], use_ssl=config["SMTP_SSL"])
 
     def _connect(self) -> smtplib.SMTP:
         client: smtplib.SMTP | None = None
