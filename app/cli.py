@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from app import create_app
+from app import create_app, integrations
 from app.carts.wake import wake_due
+from app.clock import parse_now
 from app.db.session import upgrade
 from app.errors import ConfigError
-from app.runtime import Runtime
+from app.integrations import CUSTOM, NewStore, StoreAdder
 from app.stores import StoreInputError, create_store, store_json
 
 
@@ -94,35 +95,45 @@ def stores() -> None:
     """Connect and list stores."""
 
 
+def _store_adders() -> dict[str, StoreAdder]:
+    return {i.name: i.stores_add for i in integrations.every() if i.stores_add is not None}
+
+
+def _hinted(text: str, hints: list[str]) -> str:
+    return f"{text} ({'; '.join(hints)})." if hints else f"{text}."
+
+
+def _stores_add_options(command: click.Command) -> click.Command:
+    """Give `stores add` the options every platform shares, then each integration's own."""
+    adders = _store_adders().values()
+    domain_hints = [a.domain_hint for a in adders if a.domain_hint]
+    timezone_defaults = [a.timezone_hint for a in adders if a.timezone_hint]
+    timezone_default = ", else ".join([*timezone_defaults, "UTC"])
+    common = [
+        click.Option(["--platform"], type=click.Choice([CUSTOM, *_store_adders()]),
+                     required=True),
+        click.Option(["--name"], default="", help="Store name shown in emails."),
+        click.Option(["--domain"], required=True,
+                     help=_hinted("The storefront's host, e.g. shop.example.com", domain_hints)),
+        click.Option(["--timezone", "timezone_name"], default=None,
+                     help="IANA timezone for quiet hours when the shopper's is unknown "
+                          f"(default: {timezone_default})."),
+        click.Option(["--from-email"], default=None, help="Address reminders are sent from."),
+    ]
+    command.params = [*common, *(o for a in adders for o in a.options), *command.params]
+    return command
+
+
+@_stores_add_options
 @stores.command("add")
-@click.option("--platform", type=click.Choice(["custom", "shopify", "woocommerce"]),
-              required=True)
-@click.option("--name", default="", help="Store name shown in emails.")
-@click.option("--domain", required=True,
-              help="The storefront's host, e.g. shop.example.com (Shopify: NAME.myshopify.com).")
-@click.option("--timezone", "timezone_name", default=None,
-              help="IANA timezone for quiet hours when the shopper's is unknown "
-                   "(default: the Shopify shop's own, else UTC).")
-@click.option("--from-email", default=None, help="Address reminders are sent from.")
-@click.option("--access-token", default=None,
-              help="Shopify custom app: the Admin API access token from the store's admin.")
-@click.option("--consumer-key", default=None,
-              help="WooCommerce: REST API consumer key (ck_...), read/write.")
-@click.option("--consumer-secret", default=None,
-              help="WooCommerce: REST API consumer secret (cs_...).")
 def stores_add(platform: str, name: str, domain: str, timezone_name: str | None,
-               from_email: str | None, access_token: str | None, consumer_key: str | None,
-               consumer_secret: str | None) -> None:
+               from_email: str | None, **options: Any) -> None:
     """Register a store and print its JSON (id, webhook_secret, ...)."""
     runtime = current_app.extensions["cartback"]
-    if platform == "woocommerce":
-        click.echo(json.dumps(_add_woocommerce(runtime, name, domain, timezone_name,
-                                               from_email, consumer_key, consumer_secret),
-                              indent=2))
-        return
-    if platform == "shopify":
-        data = _add_shopify(runtime, name, domain, timezone_name, from_email, access_token)
-        click.echo(json.dumps(data, indent=2))
+    new = NewStore(name=name, domain=domain, timezone=timezone_name, from_email=from_email)
+    adder = _store_adders().get(platform)
+    if adder is not None:
+        click.echo(json.dumps(adder.add(runtime, new, options), indent=2))
         return
     try:
         with runtime.db.transaction() as session:
@@ -132,47 +143,6 @@ def stores_add(platform: str, name: str, domain: str, timezone_name: str | None,
     except StoreInputError as err:
         raise click.BadParameter(str(err)) from err
     click.echo(json.dumps(data, indent=2))
-
-
-def _add_shopify(runtime: Runtime, name: str, domain: str, timezone_name: str | None,
-                 from_email: str | None, access_token: str | None) -> dict[str, object]:
-    from app.db.models import Store
-    from app.integrations.shopify import install as shopify_store
-
-    if not access_token:
-        raise click.BadParameter("a Shopify custom app store needs --access-token")
-    try:
-        store_id = shopify_store.add_custom_app_store(
-            runtime, domain, access_token, runtime.clock(), timezone=timezone_name,
-            from_email=from_email, name=name or None)
-    except (shopify_store.InstallError, StoreInputError) as err:
-        raise click.ClickException(str(err)) from err
-    with runtime.db.new_session() as session:
-        store = session.get(Store, store_id)
-        data = store_json(store, current_app.config["PUBLIC_URL"])
-    # Shopify signs with the app secret and posts every shop to one endpoint.
-    data["webhook_url"] = current_app.config["PUBLIC_URL"].rstrip("/") + "/webhooks/shopify"
-    return data
-
-
-def _add_woocommerce(runtime: Runtime, name: str, domain: str, timezone_name: str | None,
-                     from_email: str | None, consumer_key: str | None,
-                     consumer_secret: str | None) -> dict[str, object]:
-    from app.db.models import Store
-    from app.integrations.woocommerce import connect as woocommerce_store
-
-    if not consumer_key or not consumer_secret:
-        raise click.BadParameter("a WooCommerce store needs --consumer-key and --consumer-secret "
-                                 "(WooCommerce > Settings > Advanced > REST API, read/write)")
-    try:
-        store_id = woocommerce_store.connect_by_keys(
-            runtime, domain, consumer_key, consumer_secret, name=name or None,
-            timezone=timezone_name, from_email=from_email)
-    except (woocommerce_store.ConnectError, StoreInputError) as err:
-        raise click.ClickException(str(err)) from err
-    with runtime.db.new_session() as session:
-        store = session.get(Store, store_id)
-        return store_json(store, current_app.config["PUBLIC_URL"])
 
 
 @stores.command("list")
@@ -190,49 +160,16 @@ def stores_list() -> None:
             click.echo(json.dumps(data))
 
 
-def _parse_now(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as err:
-        raise click.BadParameter("use ISO 8601, e.g. 2026-11-23T15:00:00+00:00") from err
-    if parsed.tzinfo is None:
-        raise click.BadParameter("include a UTC offset, e.g. +00:00 or Z")
-    return parsed
-
-
 @cli.command("wake-due")
 @click.option("--now", "now_text", default=None, help="ISO 8601 moment to act as (default: now).")
 def wake_due_command(now_text: str | None) -> None:
     """Run every wake due at NOW; print one JSON line per cart handled."""
     runtime = current_app.extensions["cartback"]
-    now = _parse_now(now_text)
+    now = parse_now(now_text)
     for result in wake_due(runtime, now):
         click.echo(json.dumps({"cart_id": result.cart_id, "move": result.move,
                                "result": result.result, "reason": result.reason,
                                "wake_at": result.wake_at.isoformat() if result.wake_at else None}))
-
-
-@cli.group()
-def shopify() -> None:
-    """Shopify stores."""
-
-
-@shopify.command("reconcile")
-@click.option("--store", "store_id", type=int, default=None, help="One store id (default: all).")
-@click.option("--now", "now_text", default=None, help="ISO 8601 moment to act as (default: now).")
-def shopify_reconcile(store_id: int | None, now_text: str | None) -> None:
-    """Fetch checkouts and orders changed since the last sync; print one JSON line per store."""
-    from app.integrations.shopify.sync import reconcile, reconcile_all
-
-    runtime = current_app.extensions["cartback"]
-    now = _parse_now(now_text)
-    results = [reconcile(runtime, store_id, now)] if store_id else reconcile_all(runtime, now)
-    for result in results:
-        click.echo(json.dumps(result.to_json()))
-    if any(not r.ok for r in results):
-        sys.exit(1)
 
 
 @cli.command(with_appcontext=False)
@@ -330,7 +267,7 @@ def retention_run(now_text: str | None) -> None:
     runtime = current_app.extensions["cartback"]
     days = current_app.config["RETENTION_DAYS"]
     with runtime.db.transaction() as session:
-        erased = retention_module.purge(session, _parse_now(now_text), days)
+        erased = retention_module.purge(session, parse_now(now_text), days)
     click.echo(json.dumps({"carts_erased": erased, "older_than_days": days}))
 
 
@@ -365,20 +302,14 @@ def privacy_erase(store_id: int, email: str) -> None:
     click.echo(json.dumps({"carts_erased": len(ids)}))
 
 
-@cli.group()
-def woocommerce() -> None:
-    """WooCommerce stores."""
+def _add_integration_commands() -> None:
+    """`cartback <platform> ...`: each integration's own command group."""
+    for integration in integrations.every():
+        if integration.cli is not None:
+            cli.add_command(integration.cli)
 
 
-@woocommerce.command("reconcile")
-@click.option("--now", "now_text", default=None, help="ISO 8601 moment to act as (default: now).")
-def woocommerce_reconcile(now_text: str | None) -> None:
-    """Re-activate disabled webhooks and pull orders changed since the last sync."""
-    from app.integrations.woocommerce import connect as woocommerce_store
-
-    runtime = current_app.extensions["cartback"]
-    for store_id, outcome in woocommerce_store.run_periodic(runtime, _parse_now(now_text)).items():
-        click.echo(json.dumps({"store_id": store_id, "result": outcome}))
+_add_integration_commands()
 
 
 if __name__ == "__main__":

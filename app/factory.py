@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from app import config as config_module
+from app import integrations
 from app.db.session import Database, upgrade
 from app.errors import CartbackError
 from app.logs import configure_logging
@@ -53,15 +54,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["cartback"] = runtime
 
-    from app.integrations.shopify import views as shopify
-    from app.integrations.woocommerce import views as woocommerce
     from app.web import ops, shopper, webhooks
     from app.web.admin import views as admin
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(shopper.bp)
-    app.register_blueprint(shopify.bp)
-    app.register_blueprint(woocommerce.bp)
+    for integration in integrations.every():
+        for blueprint in integration.blueprints:
+            app.register_blueprint(blueprint)
     app.register_blueprint(admin.bp)
     app.register_blueprint(ops.bp)
     _count_deliveries(app)
@@ -77,14 +77,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 def _count_deliveries(app: Flask) -> None:
     from app import metrics
 
-    topic_headers = ("X-Shopify-Topic", "X-WC-Webhook-Topic")
+    topic_headers = {i.name: i.topic_header for i in integrations.every() if i.topic_header}
+    lanes = {integrations.CUSTOM, *integrations.names()}
 
     @app.after_request
     def _count(response):  # type: ignore[no-untyped-def]
         path = request.path
         if path.startswith(("/webhooks/", "/collect/")):
             platform = "beacon" if path.startswith("/collect/") else path.split("/")[2]
-            topic = next((request.headers[h] for h in topic_headers if h in request.headers), "")
+            # The path is the caller's: a made-up name must not become a new series.
+            platform = platform if platform in lanes or platform == "beacon" else "unknown"
+            header = topic_headers.get(platform)
+            topic = request.headers.get(header, "") if header else ""
             metrics.delivery(platform, topic, response.status_code)
         return response
 

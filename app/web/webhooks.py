@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from app.carts.ingest import ingest_delivery
 from app.errors import BadRequest, Unauthorized
+from app.integrations import CUSTOM
 from app.web import runtime
 from platforms import get_adapter
 from platforms.base import BadPayload, BadSignature
@@ -22,7 +23,7 @@ bp = Blueprint("webhooks", __name__)
 def custom(store_id: int) -> ResponseReturnValue:
     raw = request.get_data(cache=False)
     try:
-        results = ingest_delivery(runtime(), store_id, get_adapter("custom"), raw,
+        results = ingest_delivery(runtime(), store_id, get_adapter(CUSTOM), raw,
                                   request.headers)
     except BadSignature as err:
         log.info("webhook refused: bad signature", extra={"store_id": store_id})

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Protocol
 
-from app import export
+from app import export, integrations
 from app.privacy import requests as privacy
 from app.privacy import retention
 from app.runtime import Runtime
@@ -54,16 +55,8 @@ def register(timers: Registrar, runtime: Runtime) -> None:
     timers.add_nightly("store-redaction", lambda: run_store_redaction(runtime), hour=3,
                        minute=30)
 
-    def woocommerce_sync() -> None:
-        from app.integrations.woocommerce import connect as woocommerce_store
-
-        woocommerce_store.run_periodic(runtime, runtime.clock())
-
-    def shopify_sync() -> None:
-        from app.integrations.shopify import sync as shopify_reconcile
-
-        shopify_reconcile.reconcile_all(runtime, runtime.clock())
-
-    # Neither platform guarantees delivery: catch what their webhooks lost.
-    timers.add_interval("woocommerce-sync", woocommerce_sync, seconds=600)
-    timers.add_interval("shopify-sync", shopify_sync, seconds=900)
+    # Each integration's own jobs (platforms that do not guarantee delivery
+    # catch what their webhooks lost).
+    for integration in integrations.every():
+        for job in integration.jobs:
+            timers.add_interval(job.id, partial(job.run, runtime), seconds=job.seconds)

@@ -48,3 +48,11 @@ def test_metrics_report_sends_and_export_age(client, post_custom, runtime, clock
     text = client.get("/metrics").get_data(as_text=True)
     assert 'cartback_sends{reason="no_email",result="skipped"} 1.0' in text
     assert "cartback_seconds_since_last_export 7200.0" in text
+
+
+def test_metrics_label_a_made_up_platform_unknown(client):
+    # Anyone can post to any path: each invented name must not become a new series.
+    assert client.post("/webhooks/made-up-1/7", data=b"{}").status_code == 404
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "made-up-1" not in text
+    assert 'cartback_deliveries_rejected_total{platform="unknown",reason="unknown_store"}' in text

@@ -12,22 +12,22 @@ same rotating refresh token.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import nonces
 from app.carts.intake import claim_delivery, normalize_email
 from app.carts.lookup import find_by_keys
 from app.carts.stops import stop_store
 from app.core.rules import check_timezone
 from app.db.crypto import decrypt_json, encrypt_json
-from app.db.models import Cart, OAuthState, Store
+from app.db.models import Cart, Store
 from app.integrations.shopify.config import REQUIRED_SCOPES, ShopifyConfig
 from app.logs import mask_email
 from app.privacy import requests as privacy
@@ -54,31 +54,17 @@ def client_for(runtime: Runtime, shop: str, http: requests.Session | None = None
     return ShopifyClient(shop, api_version=config(runtime).api_version, http=http)
 
 
-# --- OAuth state: single use, server side --------------------------------
+# --- OAuth state: single use, server side (app.nonces) --------------------
 
 def issue_state(runtime: Runtime, shop: str, now: datetime) -> str:
-    state = secrets.token_urlsafe(24)
     with runtime.db.transaction() as session:
-        session.execute(delete(OAuthState).where(OAuthState.expires_at < now - timedelta(days=1)))
-        session.add(OAuthState(state=state, platform=PLATFORM, shop=shop, created_at=now,
-                               expires_at=now + STATE_TTL))
-    return state
+        return nonces.issue(session, PLATFORM, shop, now, STATE_TTL)
 
 
 def consume_state(runtime: Runtime, state: str | None, shop: str, now: datetime) -> bool:
     """True exactly once for a state issued for this shop and not yet expired."""
-    if not state or len(state) > 64:
-        return False
     with runtime.db.transaction() as session:
-        # One conditional UPDATE: of two racing callbacks only one sees rowcount 1.
-        result = session.execute(
-            update(OAuthState)
-            .where(OAuthState.state == state, OAuthState.platform == PLATFORM,
-                   OAuthState.shop == shop, OAuthState.used_at.is_(None),
-                   OAuthState.expires_at > now)
-            .values(used_at=now)
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return nonces.consume(session, PLATFORM, state, now, subject=shop) is not None
 
 
 # --- stores --------------------------------------------------------------

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
+from app import nonces
 from app.carts.ingest import ingest
 from app.db.crypto import decrypt_json, encrypt_json
-from app.db.models import OAuthState, Store
+from app.db.models import Store
 from app.runtime import Runtime
 from app.stores import StoreInputError, create_store
 from platforms.woocommerce.adapter import adapter, authorize_url, origin_of
@@ -90,29 +90,12 @@ def connect_by_keys(runtime: Runtime, store_url: str, consumer_key: str, consume
 def start_connect(runtime: Runtime, store_url: str, now: datetime) -> str:
     """The authorize URL to send the merchant to; the state is single use."""
     origin = _store_origin(store_url)
-    state = secrets.token_urlsafe(24)
     with runtime.db.transaction() as session:
-        session.execute(delete(OAuthState).where(OAuthState.expires_at < now - timedelta(days=1)))
-        session.add(OAuthState(state=state, platform=PLATFORM, shop=origin, created_at=now,
-                               expires_at=now + STATE_TTL))
+        state = nonces.issue(session, PLATFORM, origin, now, STATE_TTL)
     base = runtime.config["PUBLIC_URL"].rstrip("/")
     return authorize_url(origin, app_name="Cartback", state=state,
                          callback_url=f"{base}/woocommerce/callback",
                          return_url=f"{base}/woocommerce/connected")
-
-
-def consume_state(session: Session, state: str, now: datetime) -> str | None:
-    """The store URL the state was issued for, exactly once; None otherwise."""
-    if not state or len(state) > 64:
-        return None
-    row = session.execute(
-        update(OAuthState)
-        .where(OAuthState.state == state, OAuthState.platform == PLATFORM,
-               OAuthState.used_at.is_(None), OAuthState.expires_at > now)
-        .values(used_at=now)
-        .returning(OAuthState.shop)
-    ).first()
-    return None if row is None else str(row[0])
 
 
 def finish_connect(runtime: Runtime, payload: dict[str, Any], now: datetime) -> int | None:
@@ -129,7 +112,7 @@ def finish_connect(runtime: Runtime, payload: dict[str, Any], now: datetime) -> 
     if not isinstance(consumer_key, str) or not isinstance(consumer_secret, str):
         return None
     with runtime.db.transaction() as session:
-        origin = consume_state(session, state, now)
+        origin = nonces.consume(session, PLATFORM, state, now)
         if origin is None:
             return None
         store = session.scalars(select(Store).where(Store.platform == PLATFORM,

@@ -19,14 +19,14 @@ from datetime import datetime, timedelta
 
 from flask import current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import update
 
-from app.db.models import OAuthState
+from app import nonces
 from app.errors import CartbackError
 from app.runtime import Runtime
 
 SESSION_MAX_AGE = timedelta(hours=12)
 LINK_MAX_AGE = timedelta(minutes=15)
+LINK_PURPOSE = "admin"
 
 
 class NotSignedIn(CartbackError):
@@ -84,10 +84,8 @@ def check_csrf() -> None:
 # --- one-time sign-in links ---------------------------------------------------------------
 
 def mint_login_link(runtime: Runtime, store_id: int, now: datetime) -> str:
-    jti = secrets.token_urlsafe(16)
     with runtime.db.transaction() as session:
-        session.add(OAuthState(state=jti, platform="admin", shop=str(store_id), created_at=now,
-                               expires_at=now + LINK_MAX_AGE))
+        jti = nonces.issue(session, LINK_PURPOSE, str(store_id), now, LINK_MAX_AGE)
     token = _serializer("admin-link").dumps({"store": store_id, "jti": jti})
     return f"{runtime.config['PUBLIC_URL'].rstrip('/')}/admin/login/{token}"
 
@@ -101,12 +99,6 @@ def redeem_login_link(runtime: Runtime, token: str, now: datetime) -> int | None
     if not isinstance(data, dict) or not isinstance(data.get("store"), int):
         return None
     with runtime.db.transaction() as session:
-        used = session.execute(
-            update(OAuthState)
-            .where(OAuthState.state == str(data.get("jti")), OAuthState.platform == "admin",
-                   OAuthState.shop == str(data["store"]), OAuthState.used_at.is_(None),
-                   OAuthState.expires_at > now)
-            .values(used_at=now)
-            .returning(OAuthState.id)
-        ).first()
+        used = nonces.consume(session, LINK_PURPOSE, str(data.get("jti")), now,
+                              subject=str(data["store"]))
     return int(data["store"]) if used is not None else None

@@ -27,11 +27,13 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from app import integrations
 from app.carts.intake import normalize_email
 from app.carts.sender import mail_context
 from app.carts.stops import stop_cart
 from app.core.rules import EMAIL_RE, FIELDS, SettingsError, check_timezone, effective, validate
 from app.db.models import Store, Suppression
+from app.integrations import Embedding
 from app.mail import editor as template_editor
 from app.mail.compose import TEMPLATE_NAMES
 from app.privacy import requests as privacy
@@ -83,9 +85,10 @@ def _headers(response: Response) -> Response:
 
 
 def frame_ancestors(store: Store) -> str:
-    """Only the store's own admin may frame these pages."""
-    if store.platform == "shopify":
-        return f"frame-ancestors https://{store.domain} https://admin.shopify.com;"
+    """Only the store's own admin may frame these pages (its integration says where that is)."""
+    embedding = _embedding(store)
+    if embedding is not None:
+        return embedding.frame_ancestors(store)
     origin = ""
     if store.domain.startswith("https://"):
         parts = urlsplit(store.domain)
@@ -102,9 +105,19 @@ def _template_helpers() -> dict[str, Any]:
             "csrf": lambda: csrf_token(g.session_token) if g.get("session_token") else ""}
 
 
+def _embedding(store: Store) -> Embedding | None:
+    integration = integrations.find(store.platform)
+    return integration.embedding if integration is not None else None
+
+
 def _page(template: str, **context: Any) -> str:
-    return render_template(template, store=g.store, shopify_api_key=runtime().config.get(
-        "SHOPIFY_API_KEY", ""), **context)
+    """Render an admin page, with the head partial of the store's embedding policy, if any."""
+    embedding = _embedding(g.store)
+    head, embed = None, {}
+    if embedding is not None and embedding.head_template:
+        head = embedding.head_template
+        embed = embedding.head_context(runtime().config) if embedding.head_context else {}
+    return render_template(template, store=g.store, embed_head=head, embed=embed, **context)
 
 
 @bp.get("/login/<token>")

@@ -114,3 +114,31 @@ def test_first_visit_of_a_managed_install_connects_by_token_exchange(client, run
     with runtime.db.new_session() as session:
         [store] = session.scalars(select(Store)).all()
     assert store.domain == SHOP and store.platform_state["installed_via"] == "token_exchange"
+
+
+def admin_page(app, store_id):
+    from app.web.admin.auth import mint_session
+
+    with app.test_request_context():
+        session = mint_session(store_id)
+    return app.test_client().get("/admin/", query_string={"s": session})
+
+
+def test_admin_pages_of_a_shopify_store_load_app_bridge_with_the_api_key(app, shop_store):
+    page = admin_page(app, shop_store).get_data(as_text=True)
+    assert f'<meta name="shopify-api-key" content="{API_KEY}">' in page
+    assert "https://cdn.shopify.com/shopifycloud/app-bridge.js" in page
+
+
+def test_admin_pages_of_other_stores_load_nothing_from_shopify(app, make_store):
+    store = make_store(domain="https://plain.example")
+    response = admin_page(app, store.id)
+    assert response.status_code == 200
+    assert "shopify" not in response.get_data(as_text=True).lower()
+
+
+@pytest.mark.parametrize("app_overrides", [{**OVERRIDES, "SHOPIFY_API_KEY": ""}])
+def test_admin_pages_go_without_app_bridge_when_no_api_key_is_set(app, make_store):
+    store = make_store(platform="shopify", domain=SHOP)
+    page = admin_page(app, store.id).get_data(as_text=True)
+    assert "app-bridge" not in page and "shopify-api-key" not in page

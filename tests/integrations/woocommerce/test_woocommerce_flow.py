@@ -9,6 +9,7 @@ import pytest
 import responses
 from sqlalchemy import func, select
 
+from app import nonces
 from app.carts.wake import wake_due
 from app.db.crypto import decrypt_json
 from app.db.models import Cart, OAuthState, Store
@@ -334,8 +335,8 @@ def test_oauth_states_are_single_use_rows(runtime, clock):
     woocommerce_store.start_connect(runtime, SHOP, clock.now)
     with runtime.db.new_session() as session:
         [row] = session.scalars(select(OAuthState)).all()
-        assert woocommerce_store.consume_state(session, row.state, clock.now) == SHOP
-        assert woocommerce_store.consume_state(session, row.state, clock.now) is None
+        assert nonces.consume(session, "woocommerce", row.state, clock.now) == SHOP
+        assert nonces.consume(session, "woocommerce", row.state, clock.now) is None
 
 
 def test_wc_auth_callback_with_keys_the_store_refuses_changes_nothing(client, woo_store,

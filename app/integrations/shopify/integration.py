@@ -1,0 +1,40 @@
+"""Shopify in the integrations registry: routes, commands, the sync job, the embedded admin."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.db.models import Store
+from app.integrations import Embedding, Integration, Job
+from app.integrations.shopify import cli, sync, views
+from app.runtime import Runtime
+from platforms.shopify.adapter import TOPIC_HEADER
+from platforms.shopify.auth import frame_ancestors
+
+
+def reconcile(runtime: Runtime) -> object:
+    # Shopify does not guarantee delivery: catch what its webhooks lost.
+    return sync.reconcile_all(runtime, runtime.clock())
+
+
+def admin_frame_ancestors(store: Store) -> str:
+    """The shop's own admin and Shopify's unified admin may frame the pages, no one else."""
+    return frame_ancestors(store.domain)
+
+
+def admin_head(config: Mapping[str, Any]) -> dict[str, Any]:
+    """App Bridge needs the app's API key (client id); without one the pages go without it."""
+    return {"api_key": config.get("SHOPIFY_API_KEY") or ""}
+
+
+integration = Integration(
+    name="shopify",
+    blueprints=(views.bp,),
+    cli=cli.shopify,
+    jobs=(Job("shopify-sync", reconcile, seconds=900),),
+    stores_add=cli.STORES_ADD,
+    embedding=Embedding(frame_ancestors=admin_frame_ancestors,
+                        head_template="shopify/admin_head.html", head_context=admin_head),
+    topic_header=TOPIC_HEADER,
+)

@@ -1,0 +1,27 @@
+"""WooCommerce in the integrations registry: routes, commands, the sync job, its topic header.
+
+The admin keeps the default embedding policy: a WooCommerce store's domain
+is its https origin, which the default `frame-ancestors` already names.
+"""
+
+from __future__ import annotations
+
+from app.integrations import Integration, Job
+from app.integrations.woocommerce import cli, connect, views
+from app.runtime import Runtime
+from platforms.woocommerce.adapter import TOPIC
+
+
+def sync(runtime: Runtime) -> object:
+    # WooCommerce never retries a failed delivery: catch what its webhooks lost.
+    return connect.run_periodic(runtime, runtime.clock())
+
+
+integration = Integration(
+    name="woocommerce",
+    blueprints=(views.bp,),
+    cli=cli.woocommerce,
+    jobs=(Job("woocommerce-sync", sync, seconds=600),),
+    stores_add=cli.STORES_ADD,
+    topic_header=TOPIC,
+)
