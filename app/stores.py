@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.core.rules import EMAIL_RE, check_timezone
+from app.core.addresses import looks_like_address
+from app.core.rules import check_timezone
 from app.db.models import Store
 
 
@@ -23,7 +24,7 @@ def create_store(session: Session, *, platform: str, name: str, domain: str,
         check_timezone(timezone)
     except ValueError as err:
         raise StoreInputError(str(err)) from err
-    if from_email and not EMAIL_RE.match(from_email):
+    if from_email and not looks_like_address(from_email):
         raise StoreInputError(f"{from_email!r} is not an email address")
     if not domain.strip():
         raise StoreInputError("a store needs a domain")

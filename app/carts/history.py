@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.carts.intake import normalize_email
+from app.core.addresses import normalize_email
 from app.db.models import Send, SendResult, Suppression
 
 

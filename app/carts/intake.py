@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.carts.lookup import find_by_keys
+from app.core.addresses import normalize_email
 from app.core.rules import Rules
 from app.core.waiter import MoveKind, decide
 from app.db.models import (
@@ -46,13 +47,6 @@ class Applied:
     outcome: str  # created | changed | unchanged | stale | ignored | duplicate | ordered | deleted
     wake_at: datetime | None = None
     status: str | None = None
-
-
-def normalize_email(address: str | None) -> str | None:
-    if address is None:
-        return None
-    cleaned = address.strip().casefold()
-    return cleaned or None
 
 
 def _insert(session: Session) -> Any:

@@ -15,7 +15,7 @@ from datetime import time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
+from app.core.addresses import looks_like_address
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def _clean(field: Field, raw: Any) -> Any:
         return raw
     if field.kind == "email":
         value = str(raw).strip()
-        if value and not EMAIL_RE.match(value):
+        if value and not looks_like_address(value):
             raise ValueError("is not an email address")
         return value
     if field.kind == "timezone":

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.carts.intake import normalize_email
+from app.core.addresses import normalize_email
 from app.db.models import Activity, Cart, Send, Store, Suppression
 
 

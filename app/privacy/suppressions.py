@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.carts.intake import normalize_email
+from app.core.addresses import normalize_email
 from app.db.models import Suppression
 
 SOURCES = ("shopper_link", "one_click", "merchant", "import", "bounce", "complaint")

@@ -22,9 +22,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import nonces
-from app.carts.intake import claim_delivery, normalize_email
+from app.carts.intake import claim_delivery
 from app.carts.lookup import find_by_keys
 from app.carts.stops import stop_store
+from app.core.addresses import normalize_email
 from app.core.rules import check_timezone
 from app.db.crypto import decrypt_json, encrypt_json
 from app.db.models import Cart, Store

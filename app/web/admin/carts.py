@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.carts.intake import normalize_email
+from app.core.addresses import normalize_email
 from app.db.models import Activity, Cart, CartStatus, Send
 
 STATUSES = tuple(s.value for s in CartStatus)

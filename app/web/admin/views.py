@@ -28,10 +28,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from app import integrations
-from app.carts.intake import normalize_email
 from app.carts.sender import mail_context
 from app.carts.stops import stop_cart
-from app.core.rules import EMAIL_RE, FIELDS, SettingsError, check_timezone, effective, validate
+from app.core.addresses import looks_like_address, normalize_email
+from app.core.rules import FIELDS, SettingsError, check_timezone, effective, validate
 from app.db.models import Store, Suppression
 from app.integrations import Embedding
 from app.mail import editor as template_editor
@@ -171,7 +171,7 @@ def settings() -> ResponseReturnValue:
             check_timezone(store_values["timezone"])
         except ValueError as err:
             errors["timezone"] = str(err)
-        if store_values["from_email"] and not EMAIL_RE.match(store_values["from_email"]):
+        if store_values["from_email"] and not looks_like_address(store_values["from_email"]):
             errors["from_email"] = "is not an email address"
         values = {**values, **submitted}
         if not errors:
@@ -312,7 +312,7 @@ def unsubscribe_import() -> ResponseReturnValue:
     with rt.db.transaction() as session:
         for row in csv.reader(io.StringIO(text)):
             email = (row[0] if row else "").strip()
-            if not EMAIL_RE.match(email):
+            if not looks_like_address(email):
                 skipped += 1  # the header row, blanks, anything that is not an address
                 continue
             suppressions.add(session, g.store_id, email, source="import", now=rt.clock())
@@ -325,7 +325,7 @@ def unsubscribe_import() -> ResponseReturnValue:
 
 def _form_email() -> str | None:
     email = (request.form.get("email") or "").strip()
-    return email if EMAIL_RE.match(email) else None
+    return email if looks_like_address(email) else None
 
 
 def _not_an_email() -> ResponseReturnValue:
