@@ -14,9 +14,9 @@ from app import create_app, integrations
 from app.carts.wake import wake_due
 from app.clock import parse_now
 from app.db.session import upgrade
-from app.errors import ConfigError
+from app.errors import ConfigError, StoreInputError
 from app.integrations import CUSTOM, NewStore, StoreAdder
-from app.stores import StoreInputError, create_store, store_json
+from app.stores import create_store, store_json
 
 
 def _factory() -> Flask:

@@ -1,6 +1,16 @@
-"""One exception hierarchy for Cartback; the app factory maps it to answers."""
+"""One exception hierarchy for Cartback; the app factory maps it to answers.
+
+Every error Cartback raises on purpose is a `CartbackError` with the HTTP
+status it means and a message safe to show. Input errors are also
+`ValueError`s, so code that parses can catch them the ordinary way. The wire
+layer (`platforms/`) keeps its own two errors (`BadSignature`, `BadPayload`)
+because it imports nothing of the app; views translate them to `Unauthorized`
+and `BadRequest` here.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class CartbackError(Exception):
@@ -30,6 +40,66 @@ class BadRequest(CartbackError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.public_message = message
+
+
+class Forbidden(CartbackError):
+    status = 403
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.public_message = message
+
+
+class UpstreamError(CartbackError):
+    """A platform's API did not answer as expected."""
+
+    status = 502
+    public_message = "the store platform did not answer as expected; please try again"
+
+
+class NotSignedIn(CartbackError):
+    status = 401
+    public_message = "sign in again from your store admin"
+
+
+class BadCsrf(CartbackError):
+    status = 400
+    public_message = "this form has expired; reload the page and try again"
+
+
+class BadToken(CartbackError, ValueError):
+    """A shopper link whose signature or contents do not check out."""
+
+    status = 400
+    public_message = "this link is not valid"
+
+
+class SettingsError(BadRequest, ValueError):
+    """Store settings refused, field by field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class StoreInputError(BadRequest, ValueError):
+    """A store cannot be created or changed as asked; the message says why."""
+
+
+class TemplateRefused(BadRequest, ValueError):
+    """A merchant template that does not pass the checks; `problems` lists each."""
+
+    def __init__(self, problems: list[Any]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class ConnectError(BadRequest):
+    """Connecting a store failed; the message is for the merchant."""
+
+
+class InstallError(BadRequest):
+    """An install cannot complete; the message is safe to show the merchant."""
 
 
 class DeliveryError(CartbackError):

@@ -10,10 +10,7 @@ from sqlalchemy.orm import Session
 from app.core.addresses import looks_like_address
 from app.core.rules import check_timezone
 from app.db.models import Store
-
-
-class StoreInputError(ValueError):
-    pass
+from app.errors import StoreInputError
 
 
 def create_store(session: Session, *, platform: str, name: str, domain: str,

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.core.addresses import looks_like_address
+from app.errors import SettingsError
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,6 @@ FIELDS: tuple[Field, ...] = (
 
 FIELDS_BY_KEY = {f.key: f for f in FIELDS}
 
-
-class SettingsError(ValueError):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 def parse_time(value: str) -> time:

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.db.models import TemplateOverride
+from app.errors import TemplateRefused
 from app.mail.compose import EMAIL_TEMPLATES, PARTS, TEMPLATE_NAMES, Composed, MailContext, render
 
 PART_LABELS = {"subject.txt": "Subject", "opening.txt": "Opening line",
@@ -50,11 +51,6 @@ class Problem:
             where = f"{where}, line {self.line}"
         return f"{where}: {self.reason}"
 
-
-class TemplateRefused(ValueError):
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
 
 
 def check_name(name: str) -> str:

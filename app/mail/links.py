@@ -11,12 +11,11 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from app.errors import BadToken
+
 RETURN = "return"
 UNSUBSCRIBE = "unsubscribe"
 
-
-class BadToken(ValueError):
-    pass
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from flask import Blueprint, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from app.db.models import Activity, Cart
-from app.mail.links import RETURN, UNSUBSCRIBE, BadToken
+from app.errors import BadToken
+from app.mail.links import RETURN, UNSUBSCRIBE
 from app.privacy import suppressions
 from app.web import runtime
 

@@ -13,11 +13,12 @@ from flask.cli import AppGroup
 
 from app.clock import parse_now
 from app.db.models import Store
+from app.errors import InstallError, StoreInputError
 from app.integrations import NewStore, StoreAdder
 from app.integrations.shopify import install
 from app.integrations.shopify.sync import reconcile, reconcile_all
 from app.runtime import Runtime
-from app.stores import StoreInputError, store_json
+from app.stores import store_json
 
 
 @click.group(cls=AppGroup)
@@ -48,7 +49,7 @@ def add_store(runtime: Runtime, new: NewStore, options: Mapping[str, Any]) -> di
         store_id = install.add_custom_app_store(
             runtime, new.domain, access_token, runtime.clock(), timezone=new.timezone,
             from_email=new.from_email, name=new.name or None)
-    except (install.InstallError, StoreInputError) as err:
+    except (InstallError, StoreInputError) as err:
         raise click.ClickException(str(err)) from err
     with runtime.db.new_session() as session:
         store = session.get(Store, store_id)

@@ -29,6 +29,7 @@ from app.core.addresses import normalize_email
 from app.core.rules import check_timezone
 from app.db.crypto import decrypt_json, encrypt_json
 from app.db.models import Cart, Store
+from app.errors import InstallError
 from app.integrations.shopify.config import REQUIRED_SCOPES, ShopifyConfig
 from app.logs import mask_email
 from app.privacy import requests as privacy
@@ -253,9 +254,6 @@ def drop_unmatched_deletes(runtime: Runtime, store_id: int,
 
 
 # --- the three ways a shop gets connected --------------------------------
-
-class InstallError(Exception):
-    """The install cannot complete; the message is safe to show the merchant."""
 
 
 def _connect(runtime: Runtime, shop: str, grant: Grant, now: datetime, *, via: str,

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import escape
 
 from app.carts.ingest import ingest
-from app.errors import BadRequest, CartbackError, Unauthorized
+from app.errors import BadRequest, Forbidden, InstallError, Unauthorized, UpstreamError
 from app.integrations.shopify import install as shopify_store
 from app.integrations.shopify.config import ShopifyConfig
 from app.web import runtime
@@ -39,17 +39,6 @@ bp = Blueprint("shopify", __name__)
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
 
 
-class Forbidden(CartbackError):
-    status = 403
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.public_message = message
-
-
-class UpstreamError(CartbackError):
-    status = 502
-    public_message = "Shopify did not answer as expected; please try again"
 
 
 def _config() -> ShopifyConfig:
@@ -101,7 +90,7 @@ def callback() -> ResponseReturnValue:
         raise BadRequest("code is required")
     try:
         shopify_store.complete_oauth(rt, shop, code, now)
-    except shopify_store.InstallError as err:
+    except InstallError as err:
         raise Forbidden(str(err)) from err
     except ShopifyApiError as err:
         log.warning("shopify code exchange failed", extra={"error": str(err)})
@@ -206,7 +195,7 @@ def embedded(view: F) -> F:
             try:
                 store_id = shopify_store.complete_token_exchange(
                     rt, shop, authorization.removeprefix("Bearer ").strip(), rt.clock())
-            except shopify_store.InstallError as err:
+            except InstallError as err:
                 raise Forbidden(str(err)) from err
             except ShopifyApiError as err:
                 log.warning("shopify token exchange failed", extra={"error": str(err)})

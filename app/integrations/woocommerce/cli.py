@@ -12,10 +12,11 @@ from flask.cli import AppGroup
 
 from app.clock import parse_now
 from app.db.models import Store
+from app.errors import ConnectError, StoreInputError
 from app.integrations import NewStore, StoreAdder
 from app.integrations.woocommerce import connect
 from app.runtime import Runtime
-from app.stores import StoreInputError, store_json
+from app.stores import store_json
 
 
 @click.group(cls=AppGroup)
@@ -42,7 +43,7 @@ def add_store(runtime: Runtime, new: NewStore, options: Mapping[str, Any]) -> di
         store_id = connect.connect_by_keys(
             runtime, new.domain, consumer_key, consumer_secret, name=new.name or None,
             timezone=new.timezone, from_email=new.from_email)
-    except (connect.ConnectError, StoreInputError) as err:
+    except (ConnectError, StoreInputError) as err:
         raise click.ClickException(str(err)) from err
     with runtime.db.new_session() as session:
         store = session.get(Store, store_id)

@@ -22,8 +22,9 @@ from app import nonces
 from app.carts.ingest import ingest
 from app.db.crypto import decrypt_json, encrypt_json
 from app.db.models import Store
+from app.errors import ConnectError, StoreInputError
 from app.runtime import Runtime
-from app.stores import StoreInputError, create_store
+from app.stores import create_store
 from platforms.woocommerce.adapter import adapter, authorize_url, origin_of
 from platforms.woocommerce.api import WooApiError, WooClient
 
@@ -35,9 +36,6 @@ FIRST_SYNC_LOOKBACK = timedelta(days=2)
 
 ClientFactory = Callable[[str, str, str], WooClient]
 
-
-class ConnectError(Exception):
-    """Connecting failed; the message is for the merchant."""
 
 
 def webhook_url(runtime: Runtime, store_id: int) -> str:

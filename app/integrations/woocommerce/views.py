@@ -11,10 +11,9 @@ from flask.typing import ResponseReturnValue
 
 from app.carts.ingest import ingest, ingest_delivery
 from app.db.models import Store
-from app.errors import BadRequest, NotFound, Unauthorized
+from app.errors import BadRequest, ConnectError, NotFound, StoreInputError, Unauthorized
 from app.integrations.woocommerce import connect as woocommerce_store
 from app.runtime import Runtime
-from app.stores import StoreInputError
 from app.web import runtime
 from app.web.ratelimit import SlidingWindow
 from platforms.base import BadPayload, BadSignature, header
@@ -66,7 +65,7 @@ def callback() -> ResponseReturnValue:
 def _register_quietly(rt: Runtime, store_id: int) -> None:
     try:
         woocommerce_store.register_after_connect(rt, store_id)
-    except woocommerce_store.ConnectError as err:
+    except ConnectError as err:
         log.error("webhook registration failed", extra={"store_id": store_id, "error": str(err)})
 
 

@@ -21,7 +21,7 @@ from flask import current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import nonces
-from app.errors import CartbackError
+from app.errors import BadCsrf, NotSignedIn
 from app.runtime import Runtime
 
 SESSION_MAX_AGE = timedelta(hours=12)
@@ -29,14 +29,6 @@ LINK_MAX_AGE = timedelta(minutes=15)
 LINK_PURPOSE = "admin"
 
 
-class NotSignedIn(CartbackError):
-    status = 401
-    public_message = "sign in again from your store admin"
-
-
-class BadCsrf(CartbackError):
-    status = 400
-    public_message = "this form has expired; reload the page and try again"
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:

@@ -31,8 +31,9 @@ from app import integrations
 from app.carts.sender import mail_context
 from app.carts.stops import stop_cart
 from app.core.addresses import looks_like_address, normalize_email
-from app.core.rules import FIELDS, SettingsError, check_timezone, effective, validate
+from app.core.rules import FIELDS, check_timezone, effective, validate
 from app.db.models import Store, Suppression
+from app.errors import SettingsError, TemplateRefused
 from app.integrations import Embedding
 from app.mail import editor as template_editor
 from app.mail.compose import TEMPLATE_NAMES
@@ -210,7 +211,7 @@ def templates(name: str) -> ResponseReturnValue:
             try:
                 template_editor.save(session, g.store_id, name, parts)
                 saved = True
-            except template_editor.TemplateRefused as err:
+            except TemplateRefused as err:
                 problems = err.problems
         else:
             parts = template_editor.current_parts(session, g.store_id, name)
@@ -218,7 +219,7 @@ def templates(name: str) -> ResponseReturnValue:
             parts = template_editor.current_parts(session, g.store_id, name)
     try:
         composed = template_editor.preview(name, parts)
-    except template_editor.TemplateRefused:
+    except TemplateRefused:
         composed = None
     return _page("admin/templates.html", name=name, names=TEMPLATE_NAMES, parts=parts,
                  labels=template_editor.PART_LABELS, problems=problems, saved=saved,
@@ -240,7 +241,7 @@ def template_preview(name: str) -> ResponseReturnValue:
             ctx = mail_context(cart, cart.store, rt.links)
     try:
         composed = template_editor.preview(name, _parts_from_form(), ctx)
-    except template_editor.TemplateRefused as err:
+    except TemplateRefused as err:
         return jsonify({"ok": False, "problems": [str(p) for p in err.problems]}), 400
     return jsonify({"ok": True, "subject": composed.subject, "html": composed.html,
                     "text": composed.text})
