@@ -104,11 +104,13 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 def load_json_object(raw_body: bytes) -> dict[str, Any]:
     """The body as a JSON object; every number a Decimal so money never passes
-    through float. Raises BadPayload naming `body`."""
+    through float. Raises BadPayload naming `body`, whatever the bytes."""
     try:
         body = json.loads(raw_body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
         raise BadPayload("body", "is not valid JSON") from err
+    except RecursionError as err:  # [[[[… deeper than the parser's recursion limit
+        raise BadPayload("body", "is nested too deeply") from err
     if not isinstance(body, dict):
         raise BadPayload("body", "must be a JSON object")
     return body
