@@ -1,4 +1,4 @@
-"""WooCommerce: order webhooks and storefront beacon snapshots → CartEvents.
+"""WooCommerce order webhooks → CartEvents (the storefront beacon is `beacon`).
 
 Wire facts (shared/reference/platforms.md, WooCommerce sections):
 - Webhooks are signed `X-WC-Webhook-Signature` = base64 HMAC-SHA256 of the
@@ -9,8 +9,7 @@ Wire facts (shared/reference/platforms.md, WooCommerce sections):
   order id + `date_modified_gmt` + status instead.
 - Block checkout creates `checkout-draft` orders: checkout started with an
   email, never a placed order.
-- REST v3 money is decimal strings; Store API money (the beacon) is integer
-  minor units with `currency_minor_unit`.
+- REST v3 money is decimal strings.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -38,7 +36,6 @@ SIGNATURE = "X-WC-Webhook-Signature"
 SOURCE = "X-WC-Webhook-Source"
 TOPIC = "X-WC-Webhook-Topic"
 PING_RE = re.compile(rb"^webhook_id=\d+$")
-TOKEN_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
 PLACED = {"processing", "on-hold", "completed"}
 PAYMENT_ABANDONED = {"pending", "failed"}
@@ -67,15 +64,6 @@ def authorize_url(store_url: str, *, app_name: str, state: str, callback_url: st
     query = urlencode({"app_name": app_name, "scope": "read_write", "user_id": state,
                        "return_url": return_url, "callback_url": callback_url})
     return f"{origin_of(store_url)}/wc-auth/v1/authorize?{query}"
-
-
-def minor_units(value: Any, minor_unit: Any, field_name: str) -> Decimal:
-    """A Store API amount: integer minor units (\"1800\" with 2 → 18.00)."""
-    if isinstance(minor_unit, bool) or not isinstance(minor_unit, int) or not 0 <= minor_unit <= 4:
-        raise BadPayload(field_name, "currency_minor_unit must be 0-4")
-    if isinstance(value, bool) or not re.fullmatch(r"\d{1,15}", str(value)):
-        raise BadPayload(field_name, "must be a whole number of minor units")
-    return fields.money(Decimal(int(str(value))).scaleb(-minor_unit), field_name)
 
 
 def _order_items(order: Mapping[str, Any]) -> tuple[Item, ...]:
@@ -161,56 +149,4 @@ class WooCommerceAdapter:
 
 
 adapter = WooCommerceAdapter()
-
-
-def parse_beacon(body: Any, store_id: int, received_at: datetime) -> CartEvent:
-    """A storefront snapshot (Store API cart shape, minor units) as a CartEvent."""
-    if not isinstance(body, dict):
-        raise BadPayload("body", "must be a JSON object")
-    token = body.get("cart_token")
-    if not isinstance(token, str) or not TOKEN_RE.match(token):
-        raise BadPayload("cart_token", "must be 8-128 letters, digits or ._:-")
-    cart = body.get("cart")
-    if not isinstance(cart, dict):
-        raise BadPayload("cart", "must be an object")
-    totals = cart.get("totals") if isinstance(cart.get("totals"), dict) else {}
-    minor = totals.get("currency_minor_unit", 2)
-    raw_items = cart.get("items", [])
-    if not isinstance(raw_items, list) or len(raw_items) > 100:
-        raise BadPayload("cart.items", "must be a list of at most 100 items")
-    items = []
-    for index, raw in enumerate(raw_items):
-        where = f"cart.items[{index}]"
-        if not isinstance(raw, dict):
-            raise BadPayload(where, "must be an object")
-        prices = raw.get("prices") if isinstance(raw.get("prices"), dict) else {}
-        images = raw.get("images") if isinstance(raw.get("images"), list) else []
-        image = images[0] if images and isinstance(images[0], dict) else {}
-        items.append(Item(
-            title=fields.or_none(fields.text, raw.get("name"), max_len=300, clip=True) or "Item",
-            quantity=fields.whole(raw.get("quantity"), f"{where}.quantity", high=999),
-            unit_price=minor_units(prices.get("price", "0"),
-                                   prices.get("currency_minor_unit", minor), f"{where}.price"),
-            sku=fields.or_none(fields.ident, raw.get("sku"), max_len=100),
-            image_url=fields.or_none(fields.http_url, image.get("thumbnail") or image.get("src")),
-            product_url=fields.or_none(fields.http_url, raw.get("permalink")),
-        ))
-    email = fields.email(body.get("email"), "email")
-    cart_hash = body.get("cart_hash")
-    return CartEvent(
-        store_id=store_id,
-        cart_key=f"wc-cart:{token}",
-        checkout_key=cart_hash if isinstance(cart_hash, str) and re.fullmatch(
-            r"[A-Za-z0-9]{6,64}", cart_hash) else None,
-        kind=EventKind.CHECKOUT_STARTED if email else EventKind.UPDATED,
-        occurred_at=received_at,
-        items=tuple(i for i in items if i.quantity > 0),
-        total=minor_units(totals.get("total_price", "0"), minor, "cart.totals.total_price"),
-        currency=fields.or_none(fields.currency, totals.get("currency_code")),
-        email=email,
-        timezone=fields.zone(body.get("timezone")),
-        locale=fields.or_none(fields.locale, body.get("locale")),
-        return_url=fields.or_none(fields.http_url, body.get("cart_url")),
-        saved_link=body.get("saved_link") is True,
-    )
 
