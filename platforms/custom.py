@@ -32,21 +32,13 @@ KINDS = {
     "order.placed": EventKind.ORDERED,
     "cart.deleted": EventKind.DELETED,
 }
-MAX_ITEMS = 250
 
 
 def _items(raw: Any) -> tuple[Item, ...] | None:
     if raw is None:
         return None
-    if not isinstance(raw, list):
-        raise BadPayload("items", "must be a list")
-    if len(raw) > MAX_ITEMS:
-        raise BadPayload("items", f"has more than {MAX_ITEMS} entries")
     items = []
-    for index, entry in enumerate(raw):
-        where = f"items[{index}]"
-        if not isinstance(entry, dict):
-            raise BadPayload(where, "must be an object")
+    for where, entry in fields.objects(raw, "items"):
         if "price" not in entry:
             raise BadPayload(f"{where}.price", "is required")
         items.append(Item(

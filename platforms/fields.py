@@ -39,6 +39,7 @@ DECIMAL_RE = re.compile(r"^-?(\d{1,40}(\.\d{0,40})?|\.\d{1,40})$")
 # the database's Numeric(18, 4) holds even after multiplying by a quantity.
 MAX_AMOUNT = Decimal(10) ** 11
 MAX_QUANTITY = 100_000
+MAX_ITEMS = 250
 # A cart is dated in living memory; adding the waits must stay inside datetime.
 MIN_YEAR, MAX_YEAR = 1970, 9000
 
@@ -50,6 +51,27 @@ def or_none(read: Callable[..., T], value: Any, **options: Any) -> T | None:
         return read(value, "", **options)
     except BadPayload:
         return None
+
+
+def objects(value: Any, where: str, *, max_items: int = MAX_ITEMS,
+            clip: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """A list of JSON objects, each with its own name (`items[3]`) for errors.
+
+    None is an empty list. More than `max_items` is refused, or cut with `clip`.
+    """
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadPayload(where, "must be a list")
+    if len(value) > max_items:
+        if not clip:
+            raise BadPayload(where, f"must be a list of at most {max_items} entries")
+        value = value[:max_items]
+    named = [(f"{where}[{index}]", entry) for index, entry in enumerate(value)]
+    for name, entry in named:
+        if not isinstance(entry, dict):
+            raise BadPayload(name, "must be an object")
+    return named
 
 
 def text(value: Any, where: str, *, max_len: int, required: bool = False,

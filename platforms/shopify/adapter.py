@@ -53,7 +53,6 @@ SUBSCRIBED_TOPICS = (
     "CARTS_CREATE", "CARTS_UPDATE", "CHECKOUTS_CREATE", "CHECKOUTS_UPDATE",
     "CHECKOUTS_DELETE", "ORDERS_CREATE", "APP_UNINSTALLED",
 )
-MAX_ITEMS = 250
 
 
 @dataclass(frozen=True)
@@ -138,15 +137,8 @@ def _presentment(money_set: Any) -> tuple[Decimal | None, str | None]:
 
 
 def _items(raw: Any) -> tuple[Item, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise BadPayload("line_items", "must be a list")
     items = []
-    for index, line in enumerate(raw[:MAX_ITEMS]):
-        where = f"line_items[{index}]"
-        if not isinstance(line, dict):
-            raise BadPayload(where, "must be an object")
+    for where, line in fields.objects(raw, "line_items", clip=True):
         quantity = fields.whole(line.get("quantity", 1), f"{where}.quantity")
         if quantity == 0:
             continue

@@ -67,18 +67,13 @@ def authorize_url(store_url: str, *, app_name: str, state: str, callback_url: st
 
 
 def _order_items(order: Mapping[str, Any]) -> tuple[Item, ...]:
-    lines = order.get("line_items") or []
-    if not isinstance(lines, list):
-        raise BadPayload("line_items", "must be a list")
     items = []
-    for index, line in enumerate(lines):
-        if not isinstance(line, dict):
-            raise BadPayload(f"line_items[{index}]", "must be an object")
+    for where, line in fields.objects(order.get("line_items"), "line_items", clip=True):
         image = line.get("image") if isinstance(line.get("image"), dict) else {}
         items.append(Item(
             title=fields.or_none(fields.text, line.get("name"), max_len=500, clip=True) or "Item",
-            quantity=fields.whole(line.get("quantity", 1), f"line_items[{index}].quantity"),
-            unit_price=fields.money(line.get("price", "0"), f"line_items[{index}].price"),
+            quantity=fields.whole(line.get("quantity", 1), f"{where}.quantity"),
+            unit_price=fields.money(line.get("price", "0"), f"{where}.price"),
             sku=fields.or_none(fields.ident, line.get("sku")),
             image_url=fields.or_none(fields.http_url, image.get("src")),
         ))

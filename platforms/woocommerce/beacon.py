@@ -47,14 +47,8 @@ def parse_beacon(raw_body: bytes, store_id: int, received_at: datetime) -> CartE
         raise BadPayload("cart", "must be an object")
     totals = cart.get("totals") if isinstance(cart.get("totals"), dict) else {}
     minor = totals.get("currency_minor_unit", 2)
-    raw_items = cart.get("items", [])
-    if not isinstance(raw_items, list) or len(raw_items) > MAX_ITEMS:
-        raise BadPayload("cart.items", f"must be a list of at most {MAX_ITEMS} items")
     items = []
-    for index, raw in enumerate(raw_items):
-        where = f"cart.items[{index}]"
-        if not isinstance(raw, dict):
-            raise BadPayload(where, "must be an object")
+    for where, raw in fields.objects(cart.get("items"), "cart.items", max_items=MAX_ITEMS):
         prices = raw.get("prices") if isinstance(raw.get("prices"), dict) else {}
         images = raw.get("images") if isinstance(raw.get("images"), list) else []
         image = images[0] if images and isinstance(images[0], dict) else {}

@@ -165,3 +165,21 @@ def test_fields_or_none_turns_a_refusal_into_none():
     assert fields.or_none(fields.email, "a@example.com, b@example.com") is None
     assert fields.or_none(fields.email, "ada@example.com") == "ada@example.com"
     assert fields.or_none(fields.text, "x" * 20, max_len=10) is None
+
+
+def test_fields_objects_names_each_entry():
+    assert fields.objects(None, "items") == []
+    assert fields.objects([{"a": 1}], "items") == [("items[0]", {"a": 1})]
+    assert len(fields.objects([{}] * 300, "items", clip=True)) == fields.MAX_ITEMS
+
+
+@pytest.mark.parametrize(("value", "field"), [
+    ("shirt", "items"),
+    ({"title": "shirt"}, "items"),
+    ([{}] * 251, "items"),
+    ([{}, "shirt"], "items[1]"),
+])
+def test_fields_objects_refuses(value, field):
+    with pytest.raises(BadPayload) as err:
+        fields.objects(value, "items")
+    assert err.value.field == field
