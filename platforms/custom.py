@@ -56,8 +56,8 @@ def _items(raw: Any) -> tuple[Item, ...] | None:
 class CustomAdapter:
     name = "custom"
 
-    def verify(self, raw_body: bytes, headers: Mapping[str, str], secret: str) -> None:
-        if not verify_base64([secret], raw_body, header(headers, SIGNATURE_HEADER)):
+    def verify(self, raw_body: bytes, headers: Mapping[str, str], *secrets: str) -> None:
+        if not verify_base64(secrets, raw_body, header(headers, SIGNATURE_HEADER)):
             raise BadSignature(f"missing or wrong {SIGNATURE_HEADER}")
 
     def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int,

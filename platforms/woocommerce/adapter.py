@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -87,12 +87,12 @@ def order_key(order_id: Any) -> str:
 class WooCommerceAdapter:
     name = "woocommerce"
 
-    def verify(self, raw_body: bytes, headers: Mapping[str, str], secret: str) -> None:
-        if not verify_base64([secret], raw_body, header(headers, SIGNATURE)):
+    def verify(self, raw_body: bytes, headers: Mapping[str, str], *secrets: str) -> None:
+        if not verify_base64(secrets, raw_body, header(headers, SIGNATURE)):
             raise BadSignature(f"missing or wrong {SIGNATURE}")
 
     def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int,
-              received_at: datetime | None = None) -> list[CartEvent]:
+              received_at: datetime) -> list[CartEvent]:
         body = load_json_object(raw_body)
         topic = (header(headers, TOPIC) or "").strip()
         if topic.startswith("action.") or "action" in body:
@@ -102,7 +102,8 @@ class WooCommerceAdapter:
         if topic == "order.deleted" or set(body) == {"id"}:
             return [CartEvent(store_id=store_id, cart_key=order_key(body["id"]),
                               checkout_key=order_key(body["id"]), kind=EventKind.DELETED,
-                              occurred_at=received_at or datetime.now(UTC),
+                              # {"id": N} carries no time: dated when received.
+                              occurred_at=received_at,
                               delivery_id=f"wc:{body['id']}:deleted")]
         return self._order(body, store_id)
 

@@ -100,11 +100,13 @@ def test_woocommerce_deleted_with_only_an_id():
     [event] = adapter.parse(b'{"id": 727}', {"X-WC-Webhook-Topic": "order.deleted"}, 1,
                             received_at=NOW)
     assert event.kind is EventKind.DELETED and event.cart_key == "wc-order:727"
+    assert event.occurred_at == NOW  # {"id": N} has no time; never the adapter's own clock
 
 
 def test_woocommerce_add_to_cart_action_is_accepted_and_ignored():
     raw = b'{"action":"woocommerce_add_to_cart","arg":"a5771bce93e200c36f7cd9dfd0e5deaa"}'
-    assert adapter.parse(raw, {"X-WC-Webhook-Topic": "action.woocommerce_add_to_cart"}, 1) == []
+    assert adapter.parse(raw, {"X-WC-Webhook-Topic": "action.woocommerce_add_to_cart"}, 1,
+                         NOW) == []
 
 
 @pytest.mark.parametrize(("body", "field"), [
