@@ -104,11 +104,13 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 def load_json_object(raw_body: bytes) -> dict[str, Any]:
     """The body as a JSON object; every number a Decimal so money never passes
-    through float. Raises BadPayload naming `body`."""
+    through float. Raises BadPayload naming `body`, whatever the bytes."""
     try:
         body = json.loads(raw_body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
         raise BadPayload("body", "is not valid JSON") from err
+    except RecursionError as err:  # [[[[… deeper than the parser's recursion limit
+        raise BadPayload("body", "is nested too deeply") from err
     if not isinstance(body, dict):
         raise BadPayload("body", "must be a JSON object")
     return body
@@ -132,15 +134,25 @@ class BadPayload(AdapterError):
 
 
 class Adapter(Protocol):
-    """What every platform module offers. Install/subscribe are per platform."""
+    """What every platform module offers as its `adapter`, for one delivery:
+    the raw body bytes and the request headers (any case). Install and
+    subscribe are per platform.
 
-    name: str
+    Every adapter keeps one contract (tests/platforms/test_contract.py): a
+    forged or missing signature raises BadSignature; any body it cannot read
+    raises BadPayload, never another exception; events are frozen, with
+    Decimal money, an ISO currency, aware times and the store id passed in;
+    a redelivery carries the same `delivery_id`.
+    """
 
-    def verify(self, raw_body: bytes, headers: Mapping[str, str], secret: str) -> None:
-        """Raise BadSignature unless the raw body is signed with `secret`."""
+    name: str  # the registry name: "shopify", "woocommerce", "custom"
+
+    def verify(self, raw_body: bytes, headers: Mapping[str, str], *secrets: str) -> None:
+        """Raise BadSignature unless the exact raw body is signed with one of
+        `secrets` (more than one while a secret is being rotated)."""
 
     def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int,
-              received_at: datetime | None = None) -> list[CartEvent]:
+              received_at: datetime) -> list[CartEvent]:
         """Translate a verified delivery into zero or more CartEvents.
 
         `received_at` (the caller's clock) dates events whose payload carries

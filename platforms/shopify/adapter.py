@@ -19,13 +19,13 @@ is no cart token.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from platforms import fields
 from platforms.base import (
     BadPayload,
     BadSignature,
@@ -53,10 +53,6 @@ SUBSCRIBED_TOPICS = (
     "CARTS_CREATE", "CARTS_UPDATE", "CHECKOUTS_CREATE", "CHECKOUTS_UPDATE",
     "CHECKOUTS_DELETE", "ORDERS_CREATE", "APP_UNINSTALLED",
 )
-MAX_ITEMS = 250
-EMAIL_RE = re.compile(r"^[^@\s,;<>\"()]+@[^@\s,;<>\"()]+\.[^@\s,;<>\"()]+$")
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 
 
 @dataclass(frozen=True)
@@ -71,47 +67,22 @@ class Redact:
     request_id: str | None = None
 
 
-# --- small readers: money as Decimal, times aware, strings trimmed ----------
+# --- Shopify's loose fields --------------------------------------------------
+# Shopify fills optional fields loosely (null, "", a number where text is
+# documented); one odd optional value yields None rather than costing the event.
 
-def _str(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list, bool)):
-        return None
-    text = str(value).strip()
-    return text or None
+def _str(value: Any, max_len: int = 1000) -> str | None:
+    """Text or a number as text; anything else (objects, lists, booleans) is None."""
+    return fields.or_none(fields.ident, value, max_len=max_len)
 
 
 def _money(value: Any, where: str) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise BadPayload(where, "must be a decimal string")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation as err:
-        raise BadPayload(where, "must be a decimal string") from err
-    if not amount.is_finite() or amount < 0:
-        raise BadPayload(where, "must be a non-negative amount")
-    return amount
-
-
-def parse_time(value: Any, where: str) -> datetime:
-    text = _str(value)
-    if text is None:
-        raise BadPayload(where, "is required")
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as err:
-        raise BadPayload(where, "must be an ISO 8601 timestamp") from err
-    if parsed.tzinfo is None:
-        raise BadPayload(where, "must carry a UTC offset")
-    return parsed
+    return None if value is None or value == "" else fields.money(value, where)
 
 
 def _occurred_at(body: Mapping[str, Any]) -> datetime:
     """`updated_at` orders a resource's versions; `created_at` when it is absent."""
-    if body.get("updated_at"):
-        return parse_time(body["updated_at"], "updated_at")
-    return parse_time(body.get("created_at"), "updated_at")
+    return fields.aware_time(body.get("updated_at") or body.get("created_at"), "updated_at")
 
 
 def normalize_token(value: Any) -> str | None:
@@ -119,37 +90,29 @@ def normalize_token(value: Any) -> str | None:
     text = _str(value)
     if text is None:
         return None
-    return text.split("?", 1)[0][:255] or None
+    return fields.or_none(fields.ident, text.split("?", 1)[0])
 
 
 def _email(value: Any) -> str | None:
-    text = _str(value)
     # A null or odd email means protected data not approved: never guess one.
-    if text is None or len(text) > 320 or not EMAIL_RE.match(text):
-        return None
-    return text
+    return fields.or_none(fields.email, value)
 
 
 def _currency(*values: Any) -> str | None:
     for value in values:
-        text = _str(value)
-        if text and CURRENCY_RE.match(text.upper()):
-            return text.upper()
+        code = fields.or_none(fields.currency, value)
+        if code:
+            return code
     return None
-
-
-def _locale(value: Any) -> str | None:
-    text = _str(value)
-    return text if text and len(text) <= 35 and LOCALE_RE.match(text) else None
 
 
 def _country(body: Mapping[str, Any]) -> str | None:
     for key in ("billing_address", "shipping_address"):
         address = body.get(key)
         if isinstance(address, dict):
-            code = _str(address.get("country_code"))
-            if code and len(code) == 2 and code.isalpha():
-                return code.upper()
+            code = fields.or_none(fields.country, address.get("country_code"))
+            if code:
+                return code
     return None
 
 
@@ -157,14 +120,10 @@ def _first_name(body: Mapping[str, Any]) -> str | None:
     for key in ("customer", "billing_address", "shipping_address"):
         part = body.get(key)
         if isinstance(part, dict):
-            name = _str(part.get("first_name"))
+            name = fields.or_none(fields.text, part.get("first_name"), max_len=200, clip=True)
             if name:
-                return name[:200]
+                return name
     return None
-
-
-def _bool(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
 
 
 def _presentment(money_set: Any) -> tuple[Decimal | None, str | None]:
@@ -178,18 +137,9 @@ def _presentment(money_set: Any) -> tuple[Decimal | None, str | None]:
 
 
 def _items(raw: Any) -> tuple[Item, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise BadPayload("line_items", "must be a list")
     items = []
-    for index, line in enumerate(raw[:MAX_ITEMS]):
-        where = f"line_items[{index}]"
-        if not isinstance(line, dict):
-            raise BadPayload(where, "must be an object")
-        quantity = line.get("quantity", 1)
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-            raise BadPayload(f"{where}.quantity", "must be a whole number")
+    for where, line in fields.objects(raw, "line_items", clip=True):
+        quantity = fields.whole(line.get("quantity", 1), f"{where}.quantity")
         if quantity == 0:
             continue
         title = _str(line.get("presentment_title")) or _str(line.get("title")) or "Item"
@@ -202,7 +152,7 @@ def _items(raw: Any) -> tuple[Item, ...]:
         if price is None:
             raise BadPayload(f"{where}.price", "is required")
         items.append(Item(title=title[:500], quantity=quantity, unit_price=price,
-                          sku=(_str(line.get("sku")) or None)))
+                          sku=_str(line.get("sku"), max_len=255)))
     return tuple(items)
 
 
@@ -220,7 +170,7 @@ def _id(value: Any) -> str | None:
     text = _str(value)
     if text is None:
         return None
-    return text.rsplit("/", 1)[-1][:255] or None
+    return fields.or_none(fields.ident, text.rsplit("/", 1)[-1])
 
 
 def _keys(primary: Iterable[str | None],
@@ -241,7 +191,7 @@ def cart_events(body: Mapping[str, Any], store_id: int, delivery_id: str | None)
     if token is None:
         raise BadPayload("token", "is required")
     items = _items(body.get("line_items"))
-    total = sum((i.unit_price * i.quantity for i in items), Decimal("0"))
+    total = fields.money(sum((i.unit_price * i.quantity for i in items), Decimal("0")), "total")
     return [CartEvent(
         store_id=store_id, cart_key=token, kind=EventKind.UPDATED,
         occurred_at=_occurred_at(body), items=items, total=total,
@@ -265,19 +215,18 @@ def checkout_events(body: Mapping[str, Any], store_id: int,
     if body.get("completed_at"):
         return [CartEvent(
             store_id=store_id, cart_key=cart_key, kind=EventKind.ORDERED,
-            occurred_at=parse_time(body["completed_at"], "completed_at"), total=total,
+            occurred_at=fields.aware_time(body["completed_at"], "completed_at"), total=total,
             currency=currency, email=email, delivery_id=delivery_id, checkout_key=token,
             order_ref=_id(body.get("order_id")), aliases=aliases,
         )]
-    return_url = _str(body.get("abandoned_checkout_url"))
-    if return_url and not return_url.startswith(("https://", "http://")):
-        return_url = None
+    return_url = fields.or_none(fields.http_url, body.get("abandoned_checkout_url"))
     return [CartEvent(
         store_id=store_id, cart_key=cart_key, kind=EventKind.CHECKOUT_STARTED,
         occurred_at=occurred_at, items=_items(body.get("line_items")), total=total,
         currency=currency, email=email, first_name=_first_name(body),
-        locale=_locale(body.get("customer_locale")), country=_country(body),
-        return_url=return_url, marketing_consent=_bool(body.get("buyer_accepts_marketing")),
+        locale=fields.or_none(fields.locale, body.get("customer_locale")),
+        country=_country(body), return_url=return_url,
+        marketing_consent=fields.or_none(fields.flag, body.get("buyer_accepts_marketing")),
         delivery_id=delivery_id, checkout_key=token, aliases=aliases,
     )]
 
@@ -308,13 +257,14 @@ def order_events(body: Mapping[str, Any], store_id: int,
     if total is None:
         total = _money(body.get("total_price"), "total_price")
     when = body.get("processed_at") or body.get("created_at")
-    occurred_at = parse_time(when, "created_at") if when else _occurred_at(body)
+    occurred_at = fields.aware_time(when, "created_at") if when else _occurred_at(body)
     return [CartEvent(
         store_id=store_id, cart_key=cart_key, kind=EventKind.ORDERED, occurred_at=occurred_at,
         total=total,
         currency=currency or _currency(body.get("presentment_currency"), body.get("currency")),
         email=_email(body.get("email")) or _email(body.get("contact_email")),
-        locale=_locale(body.get("customer_locale")), delivery_id=delivery_id,
+        locale=fields.or_none(fields.locale, body.get("customer_locale")),
+        delivery_id=delivery_id,
         checkout_key=checkout_token, order_ref=order_id or _str(body.get("name")),
         aliases=aliases,
     )]
@@ -330,7 +280,7 @@ def parse_redact(topic: str, body: Mapping[str, Any]) -> Redact:
         topic=topic,
         shop_domain=_str(body.get("shop_domain")),
         customer_id=_id(customer.get("id")),
-        email=_str(customer.get("email")),
+        email=_str(customer.get("email"), max_len=fields.MAX_EMAIL),
         order_ids=tuple(i for i in (_id(o) for o in orders if not isinstance(o, dict)) if i),
         request_id=_id(data_request.get("id")),
     )
@@ -356,20 +306,16 @@ def delivery_id_of(headers: Mapping[str, str]) -> str | None:
     return f"shopify:{value}"[:255] if value else None
 
 
-def verify_webhook(raw_body: bytes, headers: Mapping[str, str], secrets: Sequence[str]) -> None:
-    """Raise BadSignature unless the exact raw bytes are signed by a current app secret."""
-    if not verify_base64(secrets, raw_body, header(headers, HMAC_HEADER)):
-        raise BadSignature(f"missing or wrong {HMAC_HEADER}")
-
-
 class ShopifyAdapter:
     name = "shopify"
 
-    def verify(self, raw_body: bytes, headers: Mapping[str, str], secret: str) -> None:
-        verify_webhook(raw_body, headers, [secret])
+    def verify(self, raw_body: bytes, headers: Mapping[str, str], *secrets: str) -> None:
+        """Signed with the app's client secret, or the previous one during a rotation."""
+        if not verify_base64(secrets, raw_body, header(headers, HMAC_HEADER)):
+            raise BadSignature(f"missing or wrong {HMAC_HEADER}")
 
     def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int,
-              received_at: datetime | None = None) -> list[CartEvent]:
+              received_at: datetime) -> list[CartEvent]:
         """Cart, checkout and order topics → events; any other topic → none.
 
         `received_at` dates a checkouts/delete, whose payload has no timestamp
@@ -380,9 +326,8 @@ class ShopifyAdapter:
         if topic == CHECKOUT_DELETE:
             body = load_json(raw_body)
             triggered = header(headers, "X-Shopify-Triggered-At")
-            when = parse_time(triggered, "X-Shopify-Triggered-At") if triggered else received_at
-            if when is None:
-                raise BadPayload("X-Shopify-Triggered-At", "is required for checkouts/delete")
+            when = (fields.aware_time(triggered, "X-Shopify-Triggered-At") if triggered
+                    else received_at)
             return checkout_delete_events(body, store_id, delivery_id, when)
         mapper = MAPPERS.get(topic)
         if mapper is None:

@@ -1,4 +1,4 @@
-"""WooCommerce: order webhooks and storefront beacon snapshots → CartEvents.
+"""WooCommerce order webhooks → CartEvents (the storefront beacon is `beacon`).
 
 Wire facts (shared/reference/platforms.md, WooCommerce sections):
 - Webhooks are signed `X-WC-Webhook-Signature` = base64 HMAC-SHA256 of the
@@ -9,20 +9,18 @@ Wire facts (shared/reference/platforms.md, WooCommerce sections):
   order id + `date_modified_gmt` + status instead.
 - Block checkout creates `checkout-draft` orders: checkout started with an
   email, never a placed order.
-- REST v3 money is decimal strings; Store API money (the beacon) is integer
-  minor units with `currency_minor_unit`.
+- REST v3 money is decimal strings.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from platforms import fields
 from platforms.base import (
     BadPayload,
     BadSignature,
@@ -38,8 +36,6 @@ SIGNATURE = "X-WC-Webhook-Signature"
 SOURCE = "X-WC-Webhook-Source"
 TOPIC = "X-WC-Webhook-Topic"
 PING_RE = re.compile(rb"^webhook_id=\d+$")
-EMAIL_RE = re.compile(r"^[^@\s,;<>\"()]+@[^@\s,;<>\"()]+\.[^@\s,;<>\"()]+$")
-TOKEN_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
 PLACED = {"processing", "on-hold", "completed"}
 PAYMENT_ABANDONED = {"pending", "failed"}
@@ -70,64 +66,16 @@ def authorize_url(store_url: str, *, app_name: str, state: str, callback_url: st
     return f"{origin_of(store_url)}/wc-auth/v1/authorize?{query}"
 
 
-def money(value: Any, field_name: str) -> Decimal:
-    """A REST decimal (string or number) as Decimal, never scaled."""
-    if isinstance(value, bool) or value is None:
-        raise BadPayload(field_name, "must be a decimal amount")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation as err:
-        raise BadPayload(field_name, "must be a decimal amount") from err
-    if not amount.is_finite() or amount < 0:
-        raise BadPayload(field_name, "must be a positive decimal amount")
-    return amount
-
-
-def minor_units(value: Any, minor_unit: Any, field_name: str) -> Decimal:
-    """A Store API amount: integer minor units (\"1800\" with 2 → 18.00)."""
-    if isinstance(minor_unit, bool) or not isinstance(minor_unit, int) or not 0 <= minor_unit <= 4:
-        raise BadPayload(field_name, "currency_minor_unit must be 0-4")
-    if isinstance(value, bool) or not re.fullmatch(r"\d{1,15}", str(value)):
-        raise BadPayload(field_name, "must be a whole number of minor units")
-    return Decimal(int(str(value))).scaleb(-minor_unit)
-
-
-def _gmt(value: Any, field_name: str) -> datetime:
-    if not isinstance(value, str):
-        raise BadPayload(field_name, "must be a timestamp")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", ""))
-    except ValueError as err:
-        raise BadPayload(field_name, "must be a timestamp") from err
-    # *_gmt values carry no offset: they are UTC.
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _email(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    return value if EMAIL_RE.match(value) else None
-
-
 def _order_items(order: Mapping[str, Any]) -> tuple[Item, ...]:
-    lines = order.get("line_items") or []
-    if not isinstance(lines, list):
-        raise BadPayload("line_items", "must be a list")
     items = []
-    for index, line in enumerate(lines):
-        if not isinstance(line, dict):
-            raise BadPayload(f"line_items[{index}]", "must be an object")
-        quantity = line.get("quantity", 1)
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-            raise BadPayload(f"line_items[{index}].quantity", "must be a whole number")
+    for where, line in fields.objects(order.get("line_items"), "line_items", clip=True):
         image = line.get("image") if isinstance(line.get("image"), dict) else {}
         items.append(Item(
-            title=str(line.get("name") or "Item"),
-            quantity=quantity,
-            unit_price=money(line.get("price", "0"), f"line_items[{index}].price"),
-            sku=str(line["sku"]) if line.get("sku") else None,
-            image_url=image.get("src") or None,
+            title=fields.or_none(fields.text, line.get("name"), max_len=500, clip=True) or "Item",
+            quantity=fields.whole(line.get("quantity", 1), f"{where}.quantity"),
+            unit_price=fields.money(line.get("price", "0"), f"{where}.price"),
+            sku=fields.or_none(fields.ident, line.get("sku")),
+            image_url=fields.or_none(fields.http_url, image.get("src")),
         ))
     return tuple(i for i in items if i.quantity > 0)
 
@@ -139,12 +87,12 @@ def order_key(order_id: Any) -> str:
 class WooCommerceAdapter:
     name = "woocommerce"
 
-    def verify(self, raw_body: bytes, headers: Mapping[str, str], secret: str) -> None:
-        if not verify_base64([secret], raw_body, header(headers, SIGNATURE)):
+    def verify(self, raw_body: bytes, headers: Mapping[str, str], *secrets: str) -> None:
+        if not verify_base64(secrets, raw_body, header(headers, SIGNATURE)):
             raise BadSignature(f"missing or wrong {SIGNATURE}")
 
     def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int,
-              received_at: datetime | None = None) -> list[CartEvent]:
+              received_at: datetime) -> list[CartEvent]:
         body = load_json_object(raw_body)
         topic = (header(headers, TOPIC) or "").strip()
         if topic.startswith("action.") or "action" in body:
@@ -154,7 +102,8 @@ class WooCommerceAdapter:
         if topic == "order.deleted" or set(body) == {"id"}:
             return [CartEvent(store_id=store_id, cart_key=order_key(body["id"]),
                               checkout_key=order_key(body["id"]), kind=EventKind.DELETED,
-                              occurred_at=received_at or datetime.now(UTC),
+                              # {"id": N} carries no time: dated when received.
+                              occurred_at=received_at,
                               delivery_id=f"wc:{body['id']}:deleted")]
         return self._order(body, store_id)
 
@@ -162,21 +111,23 @@ class WooCommerceAdapter:
         status = order.get("status")
         if not isinstance(status, str):
             raise BadPayload("status", "must be a string")
-        modified = _gmt(order.get("date_modified_gmt") or order.get("date_created_gmt"),
-                        "date_modified_gmt")
+        # *_gmt values carry no offset: they are UTC.
+        modified = fields.aware_time(order.get("date_modified_gmt")
+                                     or order.get("date_created_gmt"), "date_modified_gmt",
+                                     naive_is_utc=True)
         billing = order.get("billing") if isinstance(order.get("billing"), dict) else {}
-        currency = order.get("currency")
         common: dict[str, Any] = dict(
             store_id=store_id,
             cart_key=order_key(order["id"]),
             checkout_key=order_key(order["id"]),
             aliases=tuple(a for a in (order.get("cart_hash"),) if isinstance(a, str) and a),
             occurred_at=modified,
-            total=money(order.get("total", "0"), "total"),
-            currency=currency if isinstance(currency, str) and len(currency) == 3 else None,
-            email=_email(billing.get("email")),
-            first_name=(billing.get("first_name") or None),
-            country=(billing.get("country") or None),
+            total=fields.money(order.get("total", "0"), "total"),
+            currency=fields.or_none(fields.currency, order.get("currency")),
+            email=fields.or_none(fields.email, billing.get("email")),
+            first_name=fields.or_none(fields.text, billing.get("first_name"), max_len=200,
+                                      clip=True),
+            country=fields.or_none(fields.country, billing.get("country")),
             delivery_id=f"wc:{order['id']}:{modified.isoformat()}:{status}",
             order_ref=str(order.get("number") or order["id"]),
         )
@@ -186,9 +137,8 @@ class WooCommerceAdapter:
             return [CartEvent(kind=EventKind.DELETED, **common)]
         if status == "checkout-draft" or (status in PAYMENT_ABANDONED
                                           and order.get("needs_payment", True)):
-            payment_url = order.get("payment_url")
-            return_url = payment_url if (status in PAYMENT_ABANDONED and isinstance(
-                payment_url, str) and payment_url.startswith("http")) else None
+            return_url = (fields.or_none(fields.http_url, order.get("payment_url"))
+                          if status in PAYMENT_ABANDONED else None)
             return [CartEvent(kind=EventKind.CHECKOUT_STARTED, items=_order_items(order),
                               return_url=return_url, **common)]
         return []  # refunded and other after-sale states change nothing for reminders
@@ -196,81 +146,3 @@ class WooCommerceAdapter:
 
 adapter = WooCommerceAdapter()
 
-
-def parse_beacon(body: Any, store_id: int, received_at: datetime) -> CartEvent:
-    """A storefront snapshot (Store API cart shape, minor units) as a CartEvent."""
-    if not isinstance(body, dict):
-        raise BadPayload("body", "must be a JSON object")
-    token = body.get("cart_token")
-    if not isinstance(token, str) or not TOKEN_RE.match(token):
-        raise BadPayload("cart_token", "must be 8-128 letters, digits or ._:-")
-    cart = body.get("cart")
-    if not isinstance(cart, dict):
-        raise BadPayload("cart", "must be an object")
-    totals = cart.get("totals") if isinstance(cart.get("totals"), dict) else {}
-    minor = totals.get("currency_minor_unit", 2)
-    currency = totals.get("currency_code")
-    raw_items = cart.get("items", [])
-    if not isinstance(raw_items, list) or len(raw_items) > 100:
-        raise BadPayload("cart.items", "must be a list of at most 100 items")
-    items = []
-    for index, raw in enumerate(raw_items):
-        where = f"cart.items[{index}]"
-        if not isinstance(raw, dict):
-            raise BadPayload(where, "must be an object")
-        prices = raw.get("prices") if isinstance(raw.get("prices"), dict) else {}
-        quantity = raw.get("quantity")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= 999:
-            raise BadPayload(f"{where}.quantity", "must be a whole number")
-        images = raw.get("images") if isinstance(raw.get("images"), list) else []
-        image = images[0] if images and isinstance(images[0], dict) else {}
-        permalink = raw.get("permalink")
-        items.append(Item(
-            title=str(raw.get("name") or "Item")[:300],
-            quantity=quantity,
-            unit_price=minor_units(prices.get("price", "0"),
-                                   prices.get("currency_minor_unit", minor), f"{where}.price"),
-            sku=str(raw["sku"])[:100] if raw.get("sku") else None,
-            image_url=_http(image.get("thumbnail") or image.get("src")),
-            product_url=_http(permalink),
-        ))
-    email_value = body.get("email")
-    email = None
-    if email_value not in (None, ""):
-        email = _email(email_value)
-        if email is None:
-            raise BadPayload("email", "must be one email address")
-    cart_hash = body.get("cart_hash")
-    return CartEvent(
-        store_id=store_id,
-        cart_key=f"wc-cart:{token}",
-        checkout_key=cart_hash if isinstance(cart_hash, str) and re.fullmatch(
-            r"[A-Za-z0-9]{6,64}", cart_hash) else None,
-        kind=EventKind.CHECKOUT_STARTED if email else EventKind.UPDATED,
-        occurred_at=received_at,
-        items=tuple(i for i in items if i.quantity > 0),
-        total=minor_units(totals.get("total_price", "0"), minor, "cart.totals.total_price"),
-        currency=currency if isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency)
-        else None,
-        email=email,
-        timezone=_zone(body.get("timezone")),
-        locale=body.get("locale")[:35] if isinstance(body.get("locale"), str) else None,
-        return_url=_http(body.get("cart_url")),
-        saved_link=body.get("saved_link") is True,
-    )
-
-
-def _zone(value: Any) -> str | None:
-    if not isinstance(value, str) or len(value) > 64:
-        return None
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return value
-
-
-def _http(value: Any) -> str | None:
-    if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) < 2048:
-        return value
-    return None

@@ -111,7 +111,7 @@ def webhook() -> ResponseReturnValue:
     rt = runtime()
     raw = request.get_data(cache=False)
     try:
-        shopify.verify_webhook(raw, request.headers, cfg.secrets)
+        shopify.adapter.verify(raw, request.headers, *cfg.secrets)
     except BadSignature as err:
         log.info("shopify webhook refused: bad signature")
         raise Unauthorized(str(err)) from err

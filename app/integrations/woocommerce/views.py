@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 
@@ -17,7 +16,8 @@ from app.runtime import Runtime
 from app.web import runtime
 from app.web.ratelimit import SlidingWindow
 from platforms.base import BadPayload, BadSignature, header
-from platforms.woocommerce.adapter import SOURCE, adapter, is_ping, origin_of, parse_beacon
+from platforms.woocommerce.adapter import SOURCE, adapter, is_ping, origin_of
+from platforms.woocommerce.beacon import parse_beacon
 
 log = logging.getLogger(__name__)
 
@@ -162,9 +162,7 @@ def collect(public_key: str) -> ResponseReturnValue:
     if len(raw) > BEACON_MAX_BYTES:
         return jsonify({"error": "body is larger than the limit"}), 413
     try:
-        event = parse_beacon(json.loads(raw), store.id, rt.clock())
-    except (ValueError, UnicodeDecodeError):
-        return _cors(jsonify({"error": "body: is not valid JSON"}), origin), 400
+        event = parse_beacon(raw, store.id, rt.clock())
     except BadPayload as err:
         return _cors(jsonify({"error": f"{err.field}: {err.reason}"}), origin), 400
     ingest(rt, store.id, [event])

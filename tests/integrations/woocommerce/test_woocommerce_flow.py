@@ -286,6 +286,14 @@ def test_beacon_refuses_an_oversize_body(client, woo_store, runtime):
     assert carts(runtime) == []
 
 
+@pytest.mark.parametrize("raw", [b"not json", b"[" * 8000 + b"]" * 8000])
+def test_beacon_body_that_is_not_a_json_object_is_400(client, woo_store, runtime, raw):
+    response = beacon(client, woo_store, raw)
+    assert response.status_code == 400 and response.json["error"].startswith("body:")
+    assert response.headers["Access-Control-Allow-Origin"] == SHOP
+    assert carts(runtime) == []
+
+
 def test_beacon_refuses_a_flood_from_one_ip(client, woo_store):
     codes = [beacon(client, woo_store, snapshot()).status_code for _ in range(35)]
     assert codes[:30] == [204] * 30
