@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.carts.history import StoreHistory
-from app.core import gates
+from app.core import addresses, gates
 from app.core.rules import Rules, effective
 from app.db.models import Cart, CartStatus, Send, SendResult, Store
 from app.errors import DeliveryError
@@ -151,7 +151,7 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
     envelope = Envelope(
         from_name=settings["sender_name"] or store.name,
         from_email=store.from_email or f"no-reply@{store.domain}",
-        to_email=cart.email,
+        to_email=addresses.deliverable(cart.email) or cart.email,
         reply_to=settings["reply_to"] or None,
         unsubscribe_url=ctx.unsubscribe_url,
         unsubscribe_mailto=unsubscribe_mailto,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from app.core import quiet_hours
+from app.core import addresses, quiet_hours
 from app.core.rules import Rules
 
 
@@ -67,8 +67,10 @@ def paused(ctx: GateContext) -> Verdict:
 
 
 def address(ctx: GateContext) -> Verdict:
-    """Gate 1: only the address the shopper gave; never guessed."""
-    return PASS if ctx.email and ctx.email.strip() else Skip("no_email")
+    """Gate 1: only the address the shopper gave; never guessed, and only a valid one."""
+    if not (ctx.email and ctx.email.strip()):
+        return Skip("no_email")
+    return PASS if addresses.deliverable(ctx.email) else Skip("invalid_address")
 
 
 def unsubscribed(ctx: GateContext) -> Verdict:

@@ -1,0 +1,31 @@
+"""Which shopper addresses we send to: syntax checked with `email-validator`.
+
+No DNS lookups (deliverability is the provider's job and would make a gate
+slow and impure). Refused: anything that is not one plain addr-spec, quoted
+local parts, IP-literal domains (`a@[127.0.0.1]`), special-use domains
+(`.local`, `.invalid`, `localhost`), dotted oddities (`a..b@`, `.a@`, `a.@`)
+and non-ASCII local parts. The last is a decision: none of our backends
+speaks SMTPUTF8 (SES takes a 7-bit local part; our SMTP client never asks for
+SMTPUTF8), so `jösé@example.com` would fail at the provider or be mangled.
+Internationalised domains are fine and are sent in their ASCII (IDNA) form.
+"""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+
+# Flip only together with a backend that negotiates SMTPUTF8 end to end.
+ALLOW_SMTPUTF8 = False
+
+
+def deliverable(email: str | None) -> str | None:
+    """The ASCII form to put on the envelope, or None when we must not send to it."""
+    if not email or not email.strip():
+        return None
+    try:
+        checked = validate_email(email.strip(), check_deliverability=False,
+                                 allow_smtputf8=ALLOW_SMTPUTF8, allow_quoted_local=False,
+                                 allow_domain_literal=False, allow_display_name=False)
+    except EmailNotValidError:
+        return None
+    return str(checked.ascii_email or checked.normalized)
