@@ -32,6 +32,7 @@ from app.carts.sender import mail_context
 from app.carts.stops import stop_cart
 from app.core.rules import EMAIL_RE, FIELDS, SettingsError, check_timezone, effective, validate
 from app.db.models import Store, Suppression
+from app.mail import breaker
 from app.mail import editor as template_editor
 from app.mail.compose import TEMPLATE_NAMES
 from app.privacy import requests as privacy
@@ -126,10 +127,13 @@ def home() -> ResponseReturnValue:
     period = dashboard.Period.last_days(days, rt.clock(), g.store.timezone)
     with rt.db.new_session() as session:
         numbers = dashboard.numbers(session, g.store_id, period, g.store.timezone)
+        # Issue 13: the mail circuit breaker, shown while the provider refuses our mail.
+        mail_pauses = breaker.open_pauses(session, rt.mailer.name, g.store_id)
     chart = bars(numbers.per_day, title=f"Reminders sent and carts recovered, last {days} days")
     return _page("admin/dashboard.html", numbers=numbers, days=days, periods=PERIODS,
                  chart=chart, settings=effective(g.store.settings),
-                 last_export=(g.store.platform_state or {}).get("export"))
+                 last_export=(g.store.platform_state or {}).get("export"),
+                 mail_pauses=mail_pauses)
 
 
 # --- settings --------------------------------------------------------------------------------
