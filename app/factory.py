@@ -55,7 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from app.integrations.shopify import views as shopify
     from app.integrations.woocommerce import views as woocommerce
-    from app.web import ops, shopper, webhooks
+    from app.web import mail_events, ops, shopper, webhooks
     from app.web.admin import views as admin
 
     app.register_blueprint(webhooks.bp)
@@ -64,6 +64,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(woocommerce.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(mail_events.bp)
     _count_deliveries(app)
     _register_errors(app)
 
