@@ -109,7 +109,46 @@ class DeliveryError(CartbackError):
     message was accepted) are retried later; permanent ones are not.
     """
 
-    def __init__(self, reason: str, *, transient: bool) -> None:
+    def __init__(self, reason: str, *, transient: bool, ambiguous: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
+        # The whole request reached the provider and the answer never came:
+        # the mail may have gone out. Recorded `unknown`, never resent blindly.
+        self.ambiguous = ambiguous
+
+
+class MailPaused(DeliveryError):
+    """The provider refuses every message for now: quota used up, sending
+    paused or suspended, or a broken setup (configuration set, MAIL FROM).
+
+    Not about this reminder: the mail circuit breaker (app.mail.breaker) opens
+    and every due reminder is deferred, never failed. `kind` is `quota`,
+    `paused` or `config`; `store_level` when only this store's sending
+    identity is affected (its MAIL FROM domain), else the whole account.
+    """
+
+    KINDS = ("quota", "paused", "config")
+
+    def __init__(self, reason: str, *, kind: str, store_level: bool = False) -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"kind is one of {self.KINDS}")
+        super().__init__(reason, transient=True)
+        self.kind = kind
+        self.store_level = store_level
+
+
+class UnsafeMessage(DeliveryError):
+    """The built message failed the header check; it is never handed to a backend."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"unsafe message: {reason}", transient=False)
+
+
+class SnsRefused(CartbackError, ValueError):
+    """An SNS message that is malformed (400), badly signed (401) or from another topic (403)."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.public_message = reason

@@ -54,7 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["cartback"] = runtime
 
-    from app.web import ops, shopper, webhooks
+    from app.web import mail_events, ops, shopper, webhooks
     from app.web.admin import views as admin
 
     app.register_blueprint(webhooks.bp)
@@ -64,6 +64,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             app.register_blueprint(blueprint)
     app.register_blueprint(admin.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(mail_events.bp)
     _count_deliveries(app)
     _register_errors(app)
 

@@ -34,7 +34,8 @@ class StoreHistory:
                 Send.store_id == self.store_id,
                 func.lower(Send.address) == address,
                 Send.cart_id != cart_id,
-                Send.result.in_((SendResult.SENT.value, SendResult.CLAIMED.value)),
+                Send.result.in_((SendResult.SENT.value, SendResult.CLAIMED.value,
+                                 SendResult.UNKNOWN.value)),
                 Send.created_at >= since,
             )
         )

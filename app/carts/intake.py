@@ -30,6 +30,7 @@ from app.db.models import (
     Delivery,
     Store,
 )
+from app.mail.headers import printable
 from platforms.base import CartEvent, EventKind
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,10 @@ def _merge(cart: Cart, event: CartEvent) -> bool:
             continue
         if name == "email":
             value = value.strip()
+        if name == "first_name":
+            # Stored as printable text (no control characters, no encoded-word
+            # syntax): it ends up in a Subject header. See app.mail.headers.
+            value = printable(value, 200) or None
         if getattr(cart, name) != value:
             setattr(cart, name, value)
             changed = True

@@ -25,12 +25,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.carts.history import StoreHistory
-from app.core import gates
+from app.core import addresses, gates
 from app.core.rules import Rules, effective
 from app.db.models import Cart, CartStatus, Send, SendResult, Store
 from app.errors import DeliveryError
 from app.mail import compose
 from app.mail.backends import Mailer
+from app.mail.backoff import retry_delay
 from app.mail.links import Links
 from app.mail.message import Envelope, build
 from app.runtime import Polisher
@@ -59,11 +60,12 @@ def _advance(cart: Cart, move: str, now: datetime) -> None:
 
 
 def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: datetime,
-                   rules: Rules) -> Attempt:
+                   rules: Rules, *, mail_paused_until: datetime | None = None) -> Attempt:
     ctx = gates.GateContext(
         cart_id=cart.id, move=move, email=cart.email, timezone=cart.timezone,
         locale=cart.locale, country=cart.country, marketing_consent=cart.marketing_consent,
         now=now, rules=rules, history=StoreHistory(session, store.id),
+        mail_paused_until=mail_paused_until,
     )
     verdict = gates.run(ctx)
     if isinstance(verdict, gates.Skip):
@@ -151,7 +153,7 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
     envelope = Envelope(
         from_name=settings["sender_name"] or store.name,
         from_email=store.from_email or f"no-reply@{store.domain}",
-        to_email=cart.email,
+        to_email=addresses.deliverable(cart.email) or cart.email,
         reply_to=settings["reply_to"] or None,
         unsubscribe_url=ctx.unsubscribe_url,
         unsubscribe_mailto=unsubscribe_mailto,
@@ -182,7 +184,7 @@ def record_delivery(session: Session, cart: Cart, send: Send, now: datetime,
     cart.attempts += 1
     if error.transient and cart.attempts < MAX_TRANSIENT_ATTEMPTS:
         # Retry the same move later; the failed row frees the claim slot.
-        backoff = timedelta(minutes=2 ** cart.attempts)
+        backoff = retry_delay(cart.attempts, base=timedelta(minutes=1))
         send.reason = f"transient: {error.reason}"[:200]
         cart.wake_at = now + backoff
         log.warning("reminder delivery failed, will retry",

@@ -14,13 +14,14 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.carts import sender
+from app.carts import delivery_outcomes, sender
 from app.carts.intake import next_wake
 from app.core.rules import Rules
 from app.core.waiter import MoveKind, decide
 from app.db.models import LIVE_STATUSES, Cart, CartStatus, Send
-from app.errors import DeliveryError
+from app.errors import DeliveryError, MailPaused
 from app.logs import add_context, log_context
+from app.mail import breaker
 from app.mail.templates import overrides_for
 from app.runtime import Runtime
 
@@ -77,7 +78,9 @@ def _wake(runtime: Runtime, cart_id: int,
             cart.wake_at = None
             return WakeResult(cart_id, "give_up", "expired"), due
 
-        attempt = sender.gate_and_claim(session, cart, store, move.kind.value, now, rules)
+        paused_until = breaker.wait_until(session, runtime.mailer.name, store.id, now)
+        attempt = sender.gate_and_claim(session, cart, store, move.kind.value, now, rules,
+                                        mail_paused_until=paused_until)
         if attempt.result != "claimed":
             if attempt.result != "deferred":
                 cart.wake_at = next_wake(cart, now, rules)
@@ -103,7 +106,16 @@ def _wake(runtime: Runtime, cart_id: int,
         cart = session.get(Cart, cart_id, with_for_update=True)
         send = session.get(Send, send_id)
         assert cart is not None and send is not None
-        outcome = sender.record_delivery(session, cart, send, now, delivered, error)
+        if isinstance(error, MailPaused):  # the provider refuses everything: defer
+            outcome = delivery_outcomes.defer_for_pause(
+                session, cart, send, error, now, backend=runtime.mailer.name,
+                timing=breaker.Timing.from_config(runtime.config))
+        elif error is not None and error.ambiguous:  # maybe delivered: never resend
+            outcome = delivery_outcomes.record_unknown(session, cart, send, error, now)
+        else:
+            outcome = sender.record_delivery(session, cart, send, now, delivered, error)
+            if delivered is not None:
+                breaker.close(session, runtime.mailer.name, cart.store_id, now)
         if outcome.until is None:
             cart.wake_at = next_wake(cart, now, rules)
         return (WakeResult(cart_id, move.kind.value, outcome.result, outcome.reason,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from app.core import quiet_hours
+from app.core import addresses, quiet_hours
 from app.core.rules import Rules
 
 
@@ -57,6 +57,8 @@ class GateContext:
     now: datetime
     rules: Rules
     history: History
+    # Set while the mail provider refuses all sending (app.mail.breaker).
+    mail_paused_until: datetime | None = None
 
 
 Gate = Callable[[GateContext], Verdict]
@@ -67,8 +69,10 @@ def paused(ctx: GateContext) -> Verdict:
 
 
 def address(ctx: GateContext) -> Verdict:
-    """Gate 1: only the address the shopper gave; never guessed."""
-    return PASS if ctx.email and ctx.email.strip() else Skip("no_email")
+    """Gate 1: only the address the shopper gave; never guessed, and only a valid one."""
+    if not (ctx.email and ctx.email.strip()):
+        return Skip("no_email")
+    return PASS if addresses.deliverable(ctx.email) else Skip("invalid_address")
 
 
 def unsubscribed(ctx: GateContext) -> Verdict:
@@ -112,9 +116,17 @@ def quiet(ctx: GateContext) -> Verdict:
     return PASS if until is None else Defer(until, "quiet_hours")
 
 
+def mail_paused(ctx: GateContext) -> Verdict:
+    """The provider paused our sending: wait for the breaker, never fail or burn the move."""
+    if ctx.mail_paused_until is not None and ctx.mail_paused_until > ctx.now:
+        return Defer(ctx.mail_paused_until, "mail_paused")
+    return PASS
+
+
 # Order matters: certain refusals first (a shopper who unsubscribed is
 # skipped, not deferred to the morning and skipped then).
-PIPELINE: list[Gate] = [paused, address, unsubscribed, consent, recently_reminded, quiet]
+PIPELINE: list[Gate] = [paused, address, unsubscribed, consent, recently_reminded, quiet,
+                        mail_paused]
 
 # EU and EEA members plus the UK: where reminder emails need prior opt-in.
 OPT_IN_COUNTRIES = frozenset({

@@ -30,3 +30,6 @@ class SendResult(str, enum.Enum):
     SKIPPED = "skipped"
     DEFERRED = "deferred"
     FAILED = "failed"
+    # Handed over, but the answer never came (connection dropped after the
+    # request was sent): counted as done for its move, never resent.
+    UNKNOWN = "unknown"

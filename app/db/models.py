@@ -284,3 +284,30 @@ class SchedulerHeartbeat(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     holder: Mapped[str] = mapped_column(String(255))
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MailPause(Base):
+    """The mail circuit breaker: one row per scope while the provider refuses mail.
+
+    `scope` is `backend:<name>` (the whole account) or `store:<id>` (one
+    store's sending identity). Open while `closed_at` is null; the next probe
+    may go at `retry_at`. See app.mail.breaker.
+    """
+
+    __tablename__ = "mail_pauses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))  # quota | paused | config
+    reason: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retry_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failed_probes: Mapped[int] = mapped_column(Integer, default=0)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # At most one open pause per scope.
+        Index("uq_mail_pauses_open_scope", "scope", unique=True,
+              sqlite_where=text("closed_at IS NULL"),
+              postgresql_where=text("closed_at IS NULL")),
+    )

@@ -21,6 +21,8 @@ from babel.numbers import format_currency
 from jinja2 import ChoiceLoader, DictLoader, FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from app.mail.headers import printable
+
 EMAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
 TEMPLATE_NAMES = ("first", "second", "saved")
 PARTS = ("subject.txt", "opening.txt", "txt", "html")
@@ -105,10 +107,11 @@ def template_variables(ctx: MailContext) -> dict[str, Any]:
             "image_url": raw.get("image_url") or "",
             "product_url": raw.get("product_url") or "",
         })
+    # Shopper-given names reach the subject line: printable text only (see app.mail.headers).
+    first_name = printable(ctx.first_name)
     return {
-        "greeting": f"Hi {ctx.first_name.strip()}" if ctx.first_name and ctx.first_name.strip()
-        else "Hi there",
-        "first_name": (ctx.first_name or "").strip(),
+        "greeting": f"Hi {first_name}" if first_name else "Hi there",
+        "first_name": first_name,
         "items": items,
         "total": money(ctx.total, ctx.currency, locale),
         "return_url": ctx.return_url,

@@ -81,7 +81,9 @@ def test_transient_failure_retries_later_with_backoff(post_custom, runtime, outb
     post_custom(cart_body())
     [result] = wake_due(runtime, T0 + timedelta(hours=4))
     assert result.result == "failed"
-    assert result.wake_at == T0 + timedelta(hours=4, minutes=2)
+    # Exponential step of 2 minutes, jittered into its upper half.
+    assert T0 + timedelta(hours=4, minutes=1) <= result.wake_at <= T0 + timedelta(hours=4,
+                                                                                 minutes=2)
     [result] = wake_due(runtime, T0 + timedelta(hours=4, minutes=2))
     assert result.result == "sent"
     assert sends(runtime) == [("first", "failed", "transient: throttled"), ("first", "sent", None)]
@@ -139,3 +141,20 @@ def test_two_racing_wakes_send_exactly_one(post_custom, runtime, outbox, databas
     assert sorted(r.result for r in results).count("sent") == 1
     assert len(outbox()) == 1
     assert [s for s in sends(runtime) if s[1] == "sent"] == [("first", "sent", None)]
+
+
+@pytest.mark.parametrize("email", ["a..b@example.com", "jösé@example.com"])
+def test_invalid_address_is_skipped_and_nothing_is_sent(email, post_custom, runtime, outbox):
+    post_custom(cart_body(email=email))
+    [result] = wake_due(runtime, T0 + timedelta(hours=4))
+    assert (result.result, result.reason) == ("skipped", "invalid_address")
+    assert outbox() == []
+    assert sends(runtime) == [("first", "skipped", "invalid_address")]
+
+
+def test_internationalised_domain_is_sent_in_ascii_form(post_custom, runtime, outbox):
+    post_custom(cart_body(email="ada@exämple.com"))
+    [result] = wake_due(runtime, T0 + timedelta(hours=4))
+    assert result.result == "sent"
+    [message] = outbox()
+    assert message["To"].addresses[0].addr_spec == "ada@xn--exmple-cua.com"

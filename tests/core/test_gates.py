@@ -159,3 +159,22 @@ def test_gate_consent_policy(policy, consent, country, locale, expected):
 def test_gate_pipeline_skips_before_deferring():
     history = FakeHistory(suppressed={("ada@example.com", None)})
     assert gates.run(ctx(now=at(23, 0), history=history)) == Skip("unsubscribed")
+
+
+# -- gate 1: a valid address (email-validator, no DNS) ---------------------------------
+
+@pytest.mark.parametrize("email", [
+    "jösé@example.com",  # non-ASCII local part: no backend of ours speaks SMTPUTF8
+    "ada@[127.0.0.1]", "ada@[IPv6:::1]", "ada@1.2.3.4",  # IP literals
+    "a..b@example.com", ".ada@example.com", "ada.@example.com",  # dotted oddities
+    '"ada lovelace"@example.com', "ada@localhost", "ada@shop.local", "ada@example",
+    "Ada <ada@example.com>", "ada@example.com, eve@example.com", "ada@@example.com",
+])
+def test_gate_address_invalid_is_skipped(email):
+    assert gates.address(ctx(email=email)) == Skip("invalid_address")
+
+
+@pytest.mark.parametrize("email", ["ada@example.com", " Ada+cart@Example.COM ",
+                                   "ada@exämple.com", "o'brien@shop.co.uk"])
+def test_gate_address_valid_passes(email):
+    assert gates.address(ctx(email=email)) == Pass()

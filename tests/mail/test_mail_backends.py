@@ -16,7 +16,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from app.errors import DeliveryError
+from app.errors import DeliveryError, MailPaused
 from app.mail.backends.ses import SesMailer
 from app.mail.backends.smtp import SmtpMailer
 from app.mail.compose import MailContext, render
@@ -103,7 +103,7 @@ def test_smtp_login_is_used_when_configured(smtp_server):
     assert seen == [(b"cartback", b"s3cret")] and len(sink.envelopes) == 1
 
 
-def test_smtp_refused_login_is_permanent(smtp_server, monkeypatch):
+def test_smtp_refused_login_pauses_all_sending(smtp_server, monkeypatch):
     import smtplib
 
     def refuse(self, user, password, **kwargs):
@@ -115,7 +115,8 @@ def test_smtp_refused_login_is_permanent(smtp_server, monkeypatch):
     bad = SmtpMailer("127.0.0.1", server.port, user="cartback", password="nope", starttls=False)
     with pytest.raises(DeliveryError) as err:
         bad.send(a_message(), sender="hello@maple.example", recipient="ada@example.com")
-    assert err.value.transient is False  # a wrong password will not fix itself
+    # A wrong password fails every store's mail alike: pause (breaker), never burn reminders.
+    assert isinstance(err.value, MailPaused) and err.value.kind == "config"
     assert sink.envelopes == []
 
 
@@ -241,3 +242,72 @@ def test_pacer_refills_while_idle():
     pacer.acquire()
     fake.now += 10
     assert pacer.acquire() == 0.0
+
+
+def test_ses_missing_configuration_set_fails_fast_at_start(aws):
+    from app.errors import ConfigError
+
+    config = {"AWS_REGION": "eu-west-1", "SES_MAX_SEND_RATE": 14.0,
+              "SES_CONFIGURATION_SET": "cartback-events"}
+    with pytest.raises(ConfigError, match="no configuration set of that name"):
+        SesMailer.from_config(config)
+    boto3.client("sesv2", region_name="eu-west-1").create_configuration_set(
+        ConfigurationSetName="cartback-events")
+    assert SesMailer.from_config(config).configuration_set == "cartback-events"
+
+
+@pytest.mark.parametrize("error", ["ReadTimeoutError", "ConnectionClosedError"])
+def test_ses_no_answer_after_sending_is_ambiguous(error):
+    from botocore import exceptions
+
+    class Dropped:
+        def send_email(self, **kwargs):
+            raise getattr(exceptions, error)(endpoint_url="https://email.eu-west-1.amazonaws.com")
+
+    with pytest.raises(DeliveryError) as err:
+        SesMailer(Dropped()).send(a_message(), sender="a@maple.example", recipient="b@x.example")
+    assert err.value.ambiguous is True and err.value.transient is False
+
+
+@pytest.mark.parametrize("reply, kind", [
+    ("454 4.7.0 Throttling failure: Daily message quota exceeded.", "quota"),
+    ("554 5.7.1 Account sending paused", "paused"),
+])
+def test_smtp_account_replies_pause_sending(smtp_server, reply, kind):
+    server = smtp_server(Sink(reply=reply))
+    with pytest.raises(MailPaused) as err:
+        SmtpMailer("127.0.0.1", server.port, starttls=False).send(
+            a_message(), sender="hello@maple.example", recipient="ada@example.com")
+    assert err.value.kind == kind
+
+
+def test_smtp_disconnect_after_data_is_ambiguous(smtp_server, monkeypatch):
+    import smtplib
+
+    sink = Sink()
+    server = smtp_server(sink)
+
+    def dropped(self, msg):
+        self.sock.sendall(b"DATA\r\n")  # the message goes out, the answer never comes
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr(smtplib.SMTP, "data", dropped)
+    with pytest.raises(DeliveryError) as err:
+        SmtpMailer("127.0.0.1", server.port, starttls=False).send(
+            a_message(), sender="hello@maple.example", recipient="ada@example.com")
+    assert err.value.ambiguous is True
+
+
+def test_smtp_disconnect_before_data_is_transient(smtp_server, monkeypatch):
+    import smtplib
+
+    server = smtp_server(Sink())
+
+    def dropped(self, recip, options=()):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr(smtplib.SMTP, "rcpt", dropped)
+    with pytest.raises(DeliveryError) as err:
+        SmtpMailer("127.0.0.1", server.port, starttls=False).send(
+            a_message(), sender="hello@maple.example", recipient="ada@example.com")
+    assert err.value.transient is True and err.value.ambiguous is False

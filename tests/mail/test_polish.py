@@ -124,3 +124,86 @@ def test_send_row_records_whether_the_line_was_polished(post_custom, runtime, ou
         rows = session.scalars(select(Send).order_by(Send.id)).all()
     assert [(s.move, s.result, s.polished) for s in rows] == [
         ("first", "sent", True), ("second", "sent", False)]
+
+
+SOURCE = f"{PLAIN} Maple & Co {ARGS['voice']} Linen shirt"
+
+
+@pytest.mark.parametrize("answer", [
+    "Enter WELCOMEBACK at checkout for your linen shirt.",             # coupon shape, no digits
+    "Your linen shirt is waiting, use SAVE10 today.",                  # code with digits
+    "Take fifty percent off your linen shirt today.",                  # spelled-out percent
+    "Your linen shirt comes with a free gift today.",                  # offer words
+    "Your linen shirt is waiting at a discount.",
+    "Save on your linen shirt before it goes.",
+    "<b>Your linen shirt</b> is still waiting for you.",               # markup
+    "<script>alert(1)</script> Your linen shirt is waiting.",
+    "カートに商品が残っています。ぜひ戻ってきてください。",  # two Japanese sentences
+    "Ihr Leinenhemd wartet mit zehn Prozent Rabatt auf Sie.",         # German offer
+    "Votre chemise en lin vous attend, livraison offerte.",           # French offer
+    "Tu camisa de lino te espera con un descuento especial.",         # Spanish offer
+    "カートのシャツが送料無料でお待ちしています",                            # Japanese offer
+    "Your linen shirt is waiting at maple.shop whenever you are.",    # bare domain
+    "Your linen shirt is waiting ＜3",                                # full-width markup
+])
+def test_polish_refuses_offers_codes_markup_and_sentences_in_any_language(bedrock, answer):
+    with Stubber(bedrock) as stub:
+        stub.add_response("converse", reply(answer))
+        assert BedrockPolisher(bedrock).polish(PLAIN, **ARGS) is None
+
+
+@pytest.mark.parametrize("answer", [
+    "Your linen shirt is still folded and waiting for you at Maple & Co.",
+    "カートの中のリネンシャツがお待ちしています。",
+    "¿Tu camisa de lino sigue esperándote?",
+])
+def test_check_line_accepts_plain_warm_lines(answer):
+    assert check_line(answer, SOURCE) == answer
+
+
+def test_check_line_allows_offer_words_the_input_itself_contains():
+    assert check_line("Your gift box is still waiting at Gift Box Co.", "Gift Box Co gift box")
+
+
+def isolated_aws(monkeypatch, tmp_path, **env):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_polish_model_without_region_is_off_with_a_warning(monkeypatch, tmp_path, caplog):
+    isolated_aws(monkeypatch, tmp_path, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x")
+    config = {"BEDROCK_MODEL_ID": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+              "POLISH_TIMEOUT_MS": 2000}
+    assert BedrockPolisher.from_config(config) is None
+    assert any(r.levelname == "WARNING" and "no AWS region" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_polish_model_without_credentials_is_off_with_a_warning(monkeypatch, tmp_path, caplog):
+    isolated_aws(monkeypatch, tmp_path)
+    config = {"BEDROCK_MODEL_ID": "m", "POLISH_TIMEOUT_MS": 2000, "AWS_REGION": "us-east-1"}
+    assert BedrockPolisher.from_config(config) is None
+    assert any("no AWS credentials" in r.getMessage() for r in caplog.records)
+
+
+def test_app_starts_with_a_model_id_but_no_region(monkeypatch, tmp_path):
+    from app import create_app
+
+    isolated_aws(monkeypatch, tmp_path, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x")
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "i"),
+                      "DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "SECRET_KEY": "k",
+                      "BEDROCK_MODEL_ID": "m", "AUTO_MIGRATE": False})
+    assert app.extensions["cartback"].polisher is None
+
+
+def test_polish_fully_configured_is_on(monkeypatch, tmp_path):
+    isolated_aws(monkeypatch, tmp_path, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x")
+    polisher = BedrockPolisher.from_config({"BEDROCK_MODEL_ID": "m", "POLISH_TIMEOUT_MS": 2000,
+                                            "AWS_REGION": "eu-central-1"})
+    assert polisher is not None and polisher.client.meta.region_name == "eu-central-1"

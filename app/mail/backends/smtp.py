@@ -1,10 +1,15 @@
 """SMTP delivery (STARTTLS or implicit TLS, optional login) with errors classified.
 
 Connecting, greeting and logging in may fail for passing reasons (transient).
-Once the message is on its way, only the server's reply code decides: a 4xx
-is transient, a 5xx or refused recipient is permanent. A connection lost
-mid-message is recorded as failed and NOT retried: the server may already
-have accepted it, and a second reminder is worse than none.
+A refused login is a broken setup for every store: it pauses sending (the
+mail circuit breaker) instead of failing each reminder. The envelope (MAIL
+FROM, RCPT TO) is sent step by step, so a connection lost there is
+transient (nothing was handed over); a connection lost once DATA went out
+is ambiguous: the server may already have accepted the message, so it is
+recorded `unknown` and NOT retried (a second reminder is worse than none).
+Reply codes decide the rest: a 4xx is transient, a 5xx or refused recipient
+permanent, and replies that say the account's quota is used up or its
+sending is paused (as SES's SMTP interface and Gmail word them) pause sending.
 """
 
 from __future__ import annotations
@@ -15,7 +20,22 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
 
-from app.errors import DeliveryError
+from app.errors import DeliveryError, MailPaused
+from app.mail.message import SERIALIZE_POLICY
+
+QUOTA_PHRASES = ("daily message quota exceeded", "daily user sending quota exceeded",
+                 "sending quota exceeded")
+PAUSED_PHRASES = ("sending paused", "sending is paused", "account is suspended",
+                  "sending suspended")
+
+
+def _reply_error(code: int, text: bytes | str) -> DeliveryError:
+    said = (text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)).lower()
+    if any(phrase in said for phrase in QUOTA_PHRASES):
+        return MailPaused(f"SMTP {code}: sending quota used up", kind="quota")
+    if any(phrase in said for phrase in PAUSED_PHRASES):
+        return MailPaused(f"SMTP {code}: sending paused by the server", kind="paused")
+    return DeliveryError(f"SMTP {code}", transient=400 <= code < 500)
 
 
 class SmtpMailer:
@@ -63,7 +83,7 @@ class SmtpMailer:
         try:
             return self._connect()
         except smtplib.SMTPAuthenticationError as err:
-            raise DeliveryError(f"SMTP login refused ({err.smtp_code})", transient=False) from err
+            raise MailPaused(f"SMTP login refused ({err.smtp_code})", kind="config") from err
         except smtplib.SMTPNotSupportedError as err:
             raise DeliveryError("SMTP server does not offer STARTTLS", transient=False) from err
         except (OSError, smtplib.SMTPException) as err:
@@ -71,17 +91,31 @@ class SmtpMailer:
                                 transient=True) from err
 
     def send(self, message: EmailMessage, *, sender: str, recipient: str) -> str:
+        raw = message.as_bytes(policy=SERIALIZE_POLICY)
         client = self._open()
+        handed_over = False
         try:
-            client.send_message(message, from_addr=sender, to_addrs=[recipient])
-        except smtplib.SMTPRecipientsRefused as err:
-            raise DeliveryError("recipient refused", transient=False) from err
+            client.ehlo_or_helo_if_needed()
+            code, reply = client.mail(sender)
+            if code != 250:
+                raise _reply_error(code, reply)
+            code, reply = client.rcpt(recipient)
+            if code not in (250, 251):
+                if 500 <= code < 600 and not isinstance(_reply_error(code, reply), MailPaused):
+                    raise DeliveryError("recipient refused", transient=False)
+                raise _reply_error(code, reply)
+            handed_over = True  # from here on the server may keep what it got
+            code, reply = client.data(raw)
+            if code != 250:
+                raise _reply_error(code, reply)
         except smtplib.SMTPResponseException as err:
-            transient = 400 <= err.smtp_code < 500
-            raise DeliveryError(f"SMTP {err.smtp_code}", transient=transient) from err
+            raise _reply_error(err.smtp_code, err.smtp_error) from err
         except (OSError, smtplib.SMTPException) as err:
-            raise DeliveryError(f"connection lost while sending: {type(err).__name__}",
-                                transient=False) from err
+            if handed_over:
+                raise DeliveryError(f"connection lost after DATA: {type(err).__name__}",
+                                    transient=False, ambiguous=True) from err
+            raise DeliveryError(f"connection lost before the message: {type(err).__name__}",
+                                transient=True) from err
         finally:
             try:
                 client.quit()

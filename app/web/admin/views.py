@@ -35,6 +35,7 @@ from app.core.rules import FIELDS, check_timezone, effective, validate
 from app.db.models import Store, Suppression
 from app.errors import SettingsError, TemplateRefused
 from app.integrations import Embedding
+from app.mail import breaker
 from app.mail import editor as template_editor
 from app.mail.compose import TEMPLATE_NAMES
 from app.privacy import requests as privacy
@@ -140,10 +141,13 @@ def home() -> ResponseReturnValue:
     period = dashboard.Period.last_days(days, rt.clock(), g.store.timezone)
     with rt.db.new_session() as session:
         numbers = dashboard.numbers(session, g.store_id, period, g.store.timezone)
+        # Issue 13: the mail circuit breaker, shown while the provider refuses our mail.
+        mail_pauses = breaker.open_pauses(session, rt.mailer.name, g.store_id)
     chart = bars(numbers.per_day, title=f"Reminders sent and carts recovered, last {days} days")
     return _page("admin/dashboard.html", numbers=numbers, days=days, periods=PERIODS,
                  chart=chart, settings=effective(g.store.settings),
-                 last_export=(g.store.platform_state or {}).get("export"))
+                 last_export=(g.store.platform_state or {}).get("export"),
+                 mail_pauses=mail_pauses)
 
 
 # --- settings --------------------------------------------------------------------------------
