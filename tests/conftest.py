@@ -13,11 +13,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +25,9 @@ from app.db.models import Base, Store
 from app.db.session import make_engine, upgrade
 from app.stores import create_store
 from platforms.signing import sign_base64
+from tests.factories import Clock, read_outbox
 
 POSTGRES_URL = os.environ.get("CARTBACK_TEST_POSTGRES_URL")
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -40,22 +35,6 @@ def pytest_report_header(config: pytest.Config) -> str:
         return "databases: SQLite and PostgreSQL (CARTBACK_TEST_POSTGRES_URL is set)"
     return ("databases: SQLite only; PostgreSQL runs are SKIPPED because "
             "CARTBACK_TEST_POSTGRES_URL is not set")
-
-
-@dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-    def set(self, moment: datetime) -> datetime:
-        self.now = moment
-        return moment
 
 
 @pytest.fixture(scope="session")
@@ -193,27 +172,6 @@ def store(make_store: Any) -> Store:
     return make_store()
 
 
-def cart_body(event: str = "checkout.started", cart_id: str = "c-1", *,
-              occurred_at: datetime | str = T0, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "event": event,
-        "cart_id": cart_id,
-        "occurred_at": (occurred_at.isoformat() if isinstance(occurred_at, datetime)
-                        else occurred_at),
-        "items": [{"title": "Linen shirt", "quantity": 2, "price": "49.00", "sku": "LS-1",
-                   "image_url": "https://maple.example/img/ls.jpg",
-                   "url": "https://maple.example/p/linen-shirt"}],
-        "total": "98.00",
-        "currency": "EUR",
-        "email": "ada@example.com",
-        "first_name": "Ada",
-        "locale": "en-GB",
-        "return_url": f"https://maple.example/cart/{cart_id}",
-    }
-    body.update(extra)
-    return {k: v for k, v in body.items() if v is not None}
-
-
 @pytest.fixture
 def post_custom(client: Any, store: Store) -> Any:
     """POST a correctly signed custom webhook (dict → JSON, or raw bytes)."""
@@ -229,15 +187,6 @@ def post_custom(client: Any, store: Store) -> Any:
                                     "Content-Type": "application/json"})
 
     return _post
-
-
-def read_outbox(directory: str | Path) -> list[EmailMessage]:
-    """Every .eml in the outbox, parsed back with the standard library."""
-    folder = Path(directory)
-    if not folder.exists():
-        return []
-    parser = BytesParser(policy=policy.default)
-    return [parser.parsebytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]  # type: ignore[misc]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from app import export
 from app.carts.wake import wake_due
 from app.db.crypto import encrypt_json
 from app.db.models import Store
-from conftest import T0, cart_body
+from tests.factories import T0, cart_body
 
 DAY = date(2026, 11, 23)
 

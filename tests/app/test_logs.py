@@ -10,7 +10,7 @@ def test_logs_carry_store_and_cart_ids_on_every_line(post_custom, runtime, capsy
 
     from app.carts.wake import wake_due
     from app.logs import JsonFormatter
-    from conftest import T0, cart_body
+    from tests.factories import T0, cart_body
 
     records = []
 

@@ -17,8 +17,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from app.carts.wake import wake_due
-from conftest import T0, cart_body
 from platforms.signing import sign_base64
+from tests.factories import T0, cart_body
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

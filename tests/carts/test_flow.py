@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.db.models import Cart, Send
-from conftest import T0, cart_body
+from tests.factories import T0, cart_body
 
 
 def wake_due(runner, moment):

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from app.carts.ingest import ingest
 from app.db.models import Activity, Cart
-from conftest import T0
 from platforms.base import CartEvent, EventKind, Item
+from tests.factories import T0
 
 
 def event(store, kind=EventKind.CHECKOUT_STARTED, key="c-1", at=T0, **fields):

@@ -17,7 +17,7 @@ from app.db.models import Cart, MailPause, Send
 from app.errors import DeliveryError
 from app.mail import breaker
 from app.mail.backends.ses import SesMailer
-from conftest import T0, cart_body
+from tests.factories import T0, cart_body
 
 DUE = T0 + timedelta(hours=4)
 

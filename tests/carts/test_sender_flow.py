@@ -13,8 +13,8 @@ from sqlalchemy import select
 from app.carts.wake import wake, wake_due
 from app.db.models import Cart, Send
 from app.errors import DeliveryError
-from conftest import T0, cart_body
 from platforms.signing import sign_base64
+from tests.factories import T0, cart_body
 
 
 def sends(runtime):

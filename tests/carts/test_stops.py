@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.carts.stops import stop_cart, stop_store
 from app.carts.wake import wake_due
 from app.db.models import Activity, Cart
-from conftest import T0, cart_body
+from tests.factories import T0, cart_body
 
 
 def _carts(runtime):

@@ -7,12 +7,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from shopify_payloads import OVERRIDES, SHOP, checkout_payload, post_webhook
 from sqlalchemy import select
 
 from app.carts.wake import wake_due
 from app.db.models import Send
-from conftest import T0, cart_body
+from tests.factories import T0, cart_body
+from tests.shopify_payloads import OVERRIDES, SHOP, checkout_payload, post_webhook
 
 EXPECTED = ["from", "to", "subject", "date", "message-id", "list-unsubscribe",
             "list-unsubscribe-post", "mime-version", "content-type"]

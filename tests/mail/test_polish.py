@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.carts.wake import wake_due
 from app.db.models import Send
 from app.mail.polish import BedrockPolisher, check_line
-from conftest import T0, cart_body
+from tests.factories import T0, cart_body
 
 PLAIN = "You left a few things in your cart at Maple & Co, and we kept them for you."
 ARGS = dict(voice="Warm, a little playful, no exclamation marks.", items=["Linen shirt"],

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db.models import Activity, Cart, Delivery
-from conftest import cart_body
 from platforms.signing import sign_base64
+from tests.factories import cart_body
 
 
 def count(runtime, model):

@@ -14,7 +14,7 @@ from app.privacy import requests as privacy
 from app.privacy import retention
 from app.web.admin import dashboard
 from app.worker import periodic as nightly
-from conftest import T0, cart_body
+from tests.factories import T0, cart_body
 
 EMAIL = "ada@example.com"
 

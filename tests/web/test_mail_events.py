@@ -20,7 +20,7 @@ from app.carts.wake import wake_due
 from app.db.models import Send, Store, Suppression
 from app.mail import sns
 from app.web.mail_events import SnsClient
-from conftest import T0, cart_body
+from tests.factories import T0, cart_body
 
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:cartback-ses-events"
 CERT_URL = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-abc.pem"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.worker import leader
-from conftest import cart_body
+from tests.factories import cart_body
 
 
 def test_healthz_reports_database_and_scheduler_heartbeat(client, runtime, clock):
@@ -38,7 +38,7 @@ def test_metrics_count_deliveries_rejections_and_carts(client, post_custom, stor
 def test_metrics_report_sends_and_export_age(client, post_custom, runtime, clock, store):
     from app.carts.wake import wake_due
     from app.db.models import Store
-    from conftest import T0
+    from tests.factories import T0
 
     post_custom(cart_body(email=None))
     wake_due(runtime, T0 + timedelta(hours=4))

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.db.models import Activity, Cart, Send, Suppression
-from conftest import T0, cart_body
+from tests.factories import T0, cart_body
 
 
 def sent_email(post_custom, runtime, outbox, **extra):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.db.models import Cart
 from app.runtime import real_now
 from app.worker.start import start_timers
-from conftest import cart_body
+from tests.factories import cart_body
 
 
 class SignallingMailer:

@@ -6,12 +6,12 @@ import json
 
 import pytest
 import responses
-from shopify_payloads import GRAPHQL_URL, OVERRIDES, SHOP, fake_shopify
 from sqlalchemy import select
 
 from app.cli import cli
 from app.db.crypto import decrypt_json
 from app.db.models import Store
+from tests.shopify_payloads import GRAPHQL_URL, OVERRIDES, SHOP, fake_shopify
 
 
 @pytest.fixture

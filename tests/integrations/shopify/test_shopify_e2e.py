@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from shopify_payloads import (
+
+from app.carts.wake import wake_due
+from app.integrations.shopify.install import save_install
+from platforms.shopify.api import Grant
+from tests.factories import T0
+from tests.shopify_payloads import (
     OVERRIDES,
     SHOP,
     cart_payload,
@@ -13,11 +18,6 @@ from shopify_payloads import (
     order_payload,
     post_webhook,
 )
-
-from app.carts.wake import wake_due
-from app.integrations.shopify.install import save_install
-from conftest import T0
-from platforms.shopify.api import Grant
 
 
 @pytest.fixture

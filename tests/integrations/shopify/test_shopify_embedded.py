@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 import responses
 from flask import jsonify
-from shopify_payloads import API_KEY, OVERRIDES, SHOP, fake_shopify, session_token
 from sqlalchemy import select
 
 from app.db.models import Store
 from app.integrations.shopify.install import save_install
 from app.integrations.shopify.views import embedded, signed_in_store_id
 from platforms.shopify.api import Grant
+from tests.shopify_payloads import API_KEY, OVERRIDES, SHOP, fake_shopify, session_token
 
 CSP = f"frame-ancestors https://{SHOP} https://admin.shopify.com;"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from shopify_payloads import OVERRIDES, SHOP, RecordingTimers, checkout_payload, post_webhook
 from sqlalchemy import func, select
 
 from app.db.models import Activity, Cart, Send, Store
 from app.integrations.shopify.install import save_install
-from conftest import T0
 from platforms.shopify.api import Grant
+from tests.factories import T0
+from tests.shopify_payloads import OVERRIDES, SHOP, RecordingTimers, checkout_payload, post_webhook
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_compliance_topics_refuse_a_bad_hmac(client, runtime, shop_store):
 def test_compliance_path_from_the_toml_works_too(client, runtime, shop_store):
     import json
 
-    from shopify_payloads import signed_headers
+    from tests.shopify_payloads import signed_headers
 
     raw = json.dumps({"shop_id": 1, "shop_domain": SHOP, "customer": {"id": 9, "email": None},
                       "orders_requested": [], "data_request": {"id": 9999}}).encode()

@@ -8,13 +8,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import responses
-from shopify_payloads import API_KEY, OVERRIDES, SECRET, SHOP, TOKEN_URL, fake_shopify
 from sqlalchemy import select
 
 from app.db.crypto import decrypt_json
 from app.db.models import OAuthState, Store
 from platforms.shopify.auth import query_message
 from platforms.signing import sign_hex
+from tests.shopify_payloads import API_KEY, OVERRIDES, SECRET, SHOP, TOKEN_URL, fake_shopify
 
 SUBSCRIPTIONS = 7
 

@@ -7,7 +7,15 @@ from datetime import timedelta
 
 import pytest
 import responses
-from shopify_payloads import (
+from sqlalchemy import select
+
+from app.db.crypto import decrypt_json
+from app.db.models import Cart, Store
+from app.integrations.shopify.install import save_install
+from app.integrations.shopify.sync import reconcile, reconcile_all
+from platforms.shopify.api import Grant
+from tests.factories import T0
+from tests.shopify_payloads import (
     GRAPHQL_URL,
     OVERRIDES,
     SHOP,
@@ -16,14 +24,6 @@ from shopify_payloads import (
     iso,
     post_webhook,
 )
-from sqlalchemy import select
-
-from app.db.crypto import decrypt_json
-from app.db.models import Cart, Store
-from app.integrations.shopify.install import save_install
-from app.integrations.shopify.sync import reconcile, reconcile_all
-from conftest import T0
-from platforms.shopify.api import Grant
 
 
 @pytest.fixture

@@ -6,7 +6,15 @@ import json
 from datetime import timedelta
 
 import pytest
-from shopify_payloads import (
+from sqlalchemy import func, select
+
+from app.carts.wake import wake_due
+from app.db.models import Activity, Cart, Delivery
+from app.integrations.shopify.install import save_install
+from platforms.shopify.api import Grant
+from platforms.signing import sign_base64
+from tests.factories import T0
+from tests.shopify_payloads import (
     CART_TOKEN,
     CHECKOUT_ID,
     OVERRIDES,
@@ -21,14 +29,6 @@ from shopify_payloads import (
     post_webhook,
     signed_headers,
 )
-from sqlalchemy import func, select
-
-from app.carts.wake import wake_due
-from app.db.models import Activity, Cart, Delivery
-from app.integrations.shopify.install import save_install
-from conftest import T0
-from platforms.shopify.api import Grant
-from platforms.signing import sign_base64
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from app.carts.wake import wake_due
 from app.db.crypto import decrypt_json
 from app.db.models import Cart, OAuthState, Store
 from app.integrations.woocommerce import connect as woocommerce_store
-from conftest import T0
 from platforms.signing import sign_base64
+from tests.factories import T0
 
 SHOP = "https://shop.example"
 CK, CS = "ck_" + "1" * 40, "cs_" + "2" * 40

@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from shopify_payloads import (
+
+from platforms import get_adapter
+from platforms.base import BadPayload, BadSignature, EventKind
+from platforms.shopify.adapter import adapter, parse_redact
+from platforms.signing import sign_base64
+from tests.shopify_payloads import (
     CART_TOKEN,
     CHECKOUT_ID,
     CHECKOUT_TOKEN,
@@ -18,11 +23,6 @@ from shopify_payloads import (
     order_payload,
     signed_headers,
 )
-
-from platforms import get_adapter
-from platforms.base import BadPayload, BadSignature, EventKind
-from platforms.shopify.adapter import adapter, parse_redact
-from platforms.signing import sign_base64
 
 T = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 # shared/reference/platforms.md, Shopify test case 2 (derived vectors).

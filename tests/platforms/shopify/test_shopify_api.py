@@ -10,7 +10,6 @@ import pytest
 import requests
 import responses
 from responses import matchers
-from shopify_payloads import API_KEY, GRAPHQL_URL, SECRET, SHOP, TOKEN_URL
 
 from platforms.base import EventKind
 from platforms.shopify.adapter import checkout_events, order_events
@@ -20,6 +19,7 @@ from platforms.shopify.api import (
     ShopifyApiError,
     ShopifyClient,
 )
+from tests.shopify_payloads import API_KEY, GRAPHQL_URL, SECRET, SHOP, TOKEN_URL
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from shopify_payloads import API_KEY, PREVIOUS_SECRET, SECRET, SHOP, session_token
 
 from platforms.shopify.auth import (
     AuthError,
@@ -20,6 +19,7 @@ from platforms.shopify.auth import (
     verify_session_token,
 )
 from platforms.signing import sign_hex
+from tests.shopify_payloads import API_KEY, PREVIOUS_SECRET, SECRET, SHOP, session_token
 
 # ShopifyAPI test/session_test.py vectors (shared/reference/platforms.md S1).
 VECTOR = {"code": "a94a110d86d2452eb3e2af4cfb8a3828", "shop": "some-shop.myshopify.com",

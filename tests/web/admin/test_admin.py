@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.carts.wake import wake_due
 from app.db.models import Cart, Store, Suppression, TemplateOverride
-from conftest import T0, cart_body
+from tests.factories import T0, cart_body
 
 
 @pytest.fixture

@@ -1,0 +1,63 @@
+"""Test factories: the fixed moment, a controllable clock, request bodies, the outbox.
+
+Plain functions and classes that tests import (`from tests.factories import
+T0, cart_body`); pytest fixtures that build on them live in conftest.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set(self, moment: datetime) -> datetime:
+        self.now = moment
+        return moment
+
+
+def cart_body(event: str = "checkout.started", cart_id: str = "c-1", *,
+              occurred_at: datetime | str = T0, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "event": event,
+        "cart_id": cart_id,
+        "occurred_at": (occurred_at.isoformat() if isinstance(occurred_at, datetime)
+                        else occurred_at),
+        "items": [{"title": "Linen shirt", "quantity": 2, "price": "49.00", "sku": "LS-1",
+                   "image_url": "https://maple.example/img/ls.jpg",
+                   "url": "https://maple.example/p/linen-shirt"}],
+        "total": "98.00",
+        "currency": "EUR",
+        "email": "ada@example.com",
+        "first_name": "Ada",
+        "locale": "en-GB",
+        "return_url": f"https://maple.example/cart/{cart_id}",
+    }
+    body.update(extra)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def read_outbox(directory: str | Path) -> list[EmailMessage]:
+    """Every .eml in the outbox, parsed back with the standard library."""
+    folder = Path(directory)
+    if not folder.exists():
+        return []
+    parser = BytesParser(policy=policy.default)
+    return [parser.parsebytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]  # type: ignore[misc]
