@@ -14,7 +14,7 @@ from app.clock import parse_now
 from app.db.models import Store
 from app.errors import ConnectError, StoreInputError
 from app.integrations import NewStore, StoreAdder
-from app.integrations.woocommerce import connect
+from app.integrations.woocommerce import connect, sync
 from app.runtime import Runtime
 from app.stores import store_json
 
@@ -29,7 +29,7 @@ def woocommerce() -> None:
 def woocommerce_reconcile(now_text: str | None) -> None:
     """Re-activate disabled webhooks and pull orders changed since the last sync."""
     runtime = current_app.extensions["cartback"]
-    for store_id, outcome in connect.run_periodic(runtime, parse_now(now_text)).items():
+    for store_id, outcome in sync.run_periodic(runtime, parse_now(now_text)).items():
         click.echo(json.dumps({"store_id": store_id, "result": outcome}))
 
 

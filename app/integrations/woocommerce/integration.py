@@ -7,14 +7,15 @@ is its https origin, which the default `frame-ancestors` already names.
 from __future__ import annotations
 
 from app.integrations import Integration, Job
-from app.integrations.woocommerce import cli, connect, views
+from app.integrations.woocommerce import cli, views
+from app.integrations.woocommerce import sync as sync_module
 from app.runtime import Runtime
 from platforms.woocommerce.adapter import TOPIC
 
 
 def sync(runtime: Runtime) -> object:
     # WooCommerce never retries a failed delivery: catch what its webhooks lost.
-    return connect.run_periodic(runtime, runtime.clock())
+    return sync_module.run_periodic(runtime, runtime.clock())
 
 
 integration = Integration(

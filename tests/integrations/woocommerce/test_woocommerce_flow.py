@@ -14,6 +14,7 @@ from app.carts.wake import wake_due
 from app.db.crypto import decrypt_json
 from app.db.models import Cart, OAuthState, Store
 from app.integrations.woocommerce import connect as woocommerce_store
+from app.integrations.woocommerce import sync as woocommerce_sync
 from platforms.signing import sign_base64
 from tests.factories import T0
 
@@ -329,7 +330,7 @@ def test_periodic_job_reactivates_disabled_webhooks_and_reconciles(woo_store, ru
         rsps.add(responses.PUT, f"{SHOP}/wp-json/wc/v3/webhooks/2",
                  json={"id": 2, "status": "active"})
         rsps.add(responses.GET, f"{SHOP}/wp-json/wc/v3/orders", json=[order("pending")])
-        outcome = woocommerce_store.run_periodic(runtime, clock.now)
+        outcome = woocommerce_sync.run_periodic(runtime, clock.now)
         put = [c for c in rsps.calls if c.request.method == "PUT"]
     assert json.loads(put[0].request.body) == {"status": "active"}
     assert outcome == {woo_store.id: "ok: 1 events"}
