@@ -11,18 +11,7 @@ from sqlalchemy import select
 from app.cli import cli
 from app.db.crypto import decrypt_json
 from app.db.models import Store
-from tests.shopify_payloads import GRAPHQL_URL, OVERRIDES, SHOP, fake_shopify
-
-
-@pytest.fixture
-def app_overrides():
-    return dict(OVERRIDES)
-
-
-@pytest.fixture
-def fake():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
+from tests.shopify_payloads import GRAPHQL_URL, SHOP, fake_shopify
 
 
 def add(runner, *extra):

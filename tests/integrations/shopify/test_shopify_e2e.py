@@ -4,31 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from app.carts.wake import wake_due
-from app.integrations.shopify.install import save_install
-from platforms.shopify.api import Grant
 from tests.factories import T0
 from tests.shopify_payloads import (
-    OVERRIDES,
-    SHOP,
     cart_payload,
     checkout_payload,
     order_payload,
     post_webhook,
 )
-
-
-@pytest.fixture
-def app_overrides():
-    return dict(OVERRIDES)
-
-
-@pytest.fixture
-def shop_store(runtime, clock):
-    return save_install(runtime, SHOP, Grant(access_token="shpat_test", scope="read_orders"),
-                        clock(), via="oauth")
 
 
 def test_abandoned_checkout_gets_exactly_one_first_reminder(client, runtime, clock, outbox,

@@ -11,23 +11,10 @@ from flask import jsonify
 from sqlalchemy import select
 
 from app.db.models import Store
-from app.integrations.shopify.install import save_install
 from app.integrations.shopify.views import embedded, signed_in_store_id
-from platforms.shopify.api import Grant
 from tests.shopify_payloads import API_KEY, OVERRIDES, SHOP, fake_shopify, session_token
 
 CSP = f"frame-ancestors https://{SHOP} https://admin.shopify.com;"
-
-
-@pytest.fixture
-def app_overrides():
-    return dict(OVERRIDES)
-
-
-@pytest.fixture
-def shop_store(runtime, clock):
-    return save_install(runtime, SHOP, Grant(access_token="shpat_test", scope="read_orders"),
-                        clock(), via="oauth")
 
 
 def now():

@@ -4,31 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from app.db.models import Activity, Cart, Send, Store
-from app.integrations.shopify.install import save_install
-from platforms.shopify.api import Grant
 from tests.factories import T0
-from tests.shopify_payloads import OVERRIDES, SHOP, RecordingTimers, checkout_payload, post_webhook
-
-
-@pytest.fixture
-def app_overrides():
-    return dict(OVERRIDES)
-
-
-@pytest.fixture
-def timers(runtime):
-    runtime.timers = RecordingTimers()
-    return runtime.timers
-
-
-@pytest.fixture
-def shop_store(runtime, clock):
-    return save_install(runtime, SHOP, Grant(access_token="shpat_test", scope="read_orders"),
-                        clock(), via="oauth")
+from tests.shopify_payloads import SHOP, checkout_payload, post_webhook
 
 
 def checkout(client, token, email, minutes=0, cart_token=None):

@@ -7,27 +7,15 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-import responses
 from sqlalchemy import select
 
 from app.db.crypto import decrypt_json
 from app.db.models import OAuthState, Store
 from platforms.shopify.auth import query_message
 from platforms.signing import sign_hex
-from tests.shopify_payloads import API_KEY, OVERRIDES, SECRET, SHOP, TOKEN_URL, fake_shopify
+from tests.shopify_payloads import API_KEY, SECRET, SHOP, TOKEN_URL, fake_shopify
 
 SUBSCRIPTIONS = 7
-
-
-@pytest.fixture
-def app_overrides():
-    return dict(OVERRIDES)
-
-
-@pytest.fixture
-def fake():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
 def signed_query(params, secret=SECRET):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
 import responses
 from sqlalchemy import select
 
@@ -17,24 +16,12 @@ from platforms.shopify.api import Grant
 from tests.factories import T0
 from tests.shopify_payloads import (
     GRAPHQL_URL,
-    OVERRIDES,
     SHOP,
     TOKEN_URL,
     checkout_payload,
     iso,
     post_webhook,
 )
-
-
-@pytest.fixture
-def app_overrides():
-    return dict(OVERRIDES)
-
-
-@pytest.fixture
-def fake():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
 def install(runtime, clock, expires_in=timedelta(hours=3)):

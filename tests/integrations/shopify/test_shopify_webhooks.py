@@ -5,23 +5,18 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from app.carts.wake import wake_due
 from app.db.models import Activity, Cart, Delivery
-from app.integrations.shopify.install import save_install
-from platforms.shopify.api import Grant
 from platforms.signing import sign_base64
 from tests.factories import T0
 from tests.shopify_payloads import (
     CART_TOKEN,
     CHECKOUT_ID,
-    OVERRIDES,
     PREVIOUS_SECRET,
     SECRET,
     SHOP,
-    RecordingTimers,
     cart_payload,
     checkout_payload,
     delete_payload,
@@ -29,23 +24,6 @@ from tests.shopify_payloads import (
     post_webhook,
     signed_headers,
 )
-
-
-@pytest.fixture
-def app_overrides():
-    return dict(OVERRIDES)
-
-
-@pytest.fixture
-def timers(runtime):
-    runtime.timers = RecordingTimers()
-    return runtime.timers
-
-
-@pytest.fixture
-def shop_store(runtime, clock):
-    return save_install(runtime, SHOP, Grant(access_token="shpat_test", scope="read_orders"),
-                        clock(), via="oauth")
 
 
 def count(runtime, model):
