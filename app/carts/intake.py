@@ -9,8 +9,8 @@ scheduler after the transaction commits.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -34,6 +34,12 @@ from app.mail.headers import printable
 from platforms.base import CartEvent, EventKind
 
 log = logging.getLogger(__name__)
+
+# An event dated further ahead of our clock than this is treated as happening
+# now (clamped, never refused: a platform retries or disables a webhook that
+# keeps failing). Without it, one event dated years ahead would make every
+# later real event look stale.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 # Fields copied from an event onto the row when the event carries them.
 DATA_FIELDS = (
@@ -193,6 +199,7 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
     rules = rules or Rules.for_store(store.settings, store.timezone)
     if event.delivery_id and not claim_delivery(session, store.id, event.delivery_id):
         return Applied(None, "duplicate")
+    event = _clamp_future(event, now)
 
     cart = _find_cart(session, event)
     if cart is None and event.kind is EventKind.ORDERED:
@@ -230,6 +237,15 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
     _record(session, cart, event.kind.value, event, changed=changed)
     outcome = "created" if created else ("changed" if changed else "unchanged")
     return Applied(cart.id, outcome, cart.wake_at, cart.status)
+
+
+def _clamp_future(event: CartEvent, now: datetime) -> CartEvent:
+    if event.occurred_at <= now + FUTURE_TOLERANCE:
+        return event
+    log.warning("event dated in the future: treated as now",
+                extra={"store_id": event.store_id, "ahead_s":
+                       int((event.occurred_at - now).total_seconds())})
+    return replace(event, occurred_at=now)
 
 
 def _apply_order(session: Session, cart: Cart, event: CartEvent, rules: Rules) -> Applied:

@@ -22,14 +22,16 @@ DAY = date(2026, 11, 23)
 
 
 @pytest.fixture
-def day_of_carts(post_custom, runtime):
+def day_of_carts(post_custom, runtime, clock):
     post_custom(cart_body(cart_id="a", items=[{"title": "Linen shirt", "quantity": 2,
                                                 "price": "49.00"}], total="98.00"))
     post_custom(cart_body(cart_id="b", email="bob@example.com", first_name="Bob"))
-    post_custom(cart_body(cart_id="c", occurred_at=T0 + timedelta(days=1)))  # the next day
     wake_due(runtime, T0 + timedelta(hours=4))
+    clock.set(T0 + timedelta(hours=6))
     post_custom(cart_body("order.placed", cart_id="a", occurred_at=T0 + timedelta(hours=6),
                           total="98.00"))
+    clock.set(T0 + timedelta(days=1))
+    post_custom(cart_body(cart_id="c", occurred_at=T0 + timedelta(days=1)))  # the next day
 
 
 def test_export_writes_csv_and_xlsx_for_the_stores_day(day_of_carts, runtime, store):

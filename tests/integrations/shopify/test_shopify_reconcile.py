@@ -100,6 +100,7 @@ def test_reconcile_skips_what_the_rows_already_reflect(client, runtime, clock, f
     newer = abandoned(3, T0 + timedelta(minutes=30), email="john@example.com")
     newer["abandonedCheckoutUrl"] = "https://checkout.local/548380009/checkouts/123123123/recover"
     shopify_answers(fake, [same, newer], [], [])
+    clock.advance(hours=1)
     result = reconcile(runtime, store_id, clock() + timedelta(hours=1))
     assert result.applied == 1
     [cart] = carts(runtime).values()

@@ -98,7 +98,9 @@ def test_duplicate_webhook_id_is_processed_once(client, runtime, shop_store, tim
     assert len(timers.sets) == 1
 
 
-def test_older_checkout_update_arriving_late_changes_nothing(client, runtime, shop_store, timers):
+def test_older_checkout_update_arriving_late_changes_nothing(client, runtime, shop_store, timers,
+                                                            clock):
+    clock.set(T0 + timedelta(minutes=10))
     newer = checkout_payload(updated_at=T0 + timedelta(minutes=10), email="new@example.com",
                              total="500.00")
     older = checkout_payload(updated_at=T0, email="old@example.com", total="421.88")
