@@ -55,7 +55,7 @@ def _require_store_links(store: Store, events: Sequence[CartEvent]) -> None:
     """The custom lane's `return_url` must be on the store's own domain (or a
     subdomain): refused with a 400 naming the field, so the integrator learns
     it at once rather than from shoppers landing on the home page."""
-    hosts = vouched_hosts(store.platform, store.domain, store.platform_state)
+    hosts = vouched_hosts(store.domain, store.platform_state)
     for event in events:
         if event.return_url and not on_hosts(event.return_url, hosts):
             raise BadPayload("return_url", f"must be on the store's domain "

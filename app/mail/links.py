@@ -17,22 +17,18 @@ from urllib.parse import urlsplit
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from app.errors import BadToken
-from platforms.shopify.hosts import CHECKOUT_HOSTS
 
 RETURN = "return"
 UNSUBSCRIBE = "unsubscribe"
 RESTORE = "restore"
 
 
-# Hosts every store of a platform may send shoppers to, beside its own.
-PLATFORM_HOSTS: dict[str, tuple[str, ...]] = {"shopify": CHECKOUT_HOSTS}
-
-
-def vouched_hosts(platform: str, domain: str, state: Mapping[str, Any] | None) -> list[str]:
+def vouched_hosts(domain: str, state: Mapping[str, Any] | None,
+                  shared: Iterable[str] = ()) -> list[str]:
     """A store's domain, the hosts its platform vouches for (read at install and
-    refreshed by its sync, kept in `platform_state["shop_hosts"]`) and its
-    platform's own shared hosts."""
-    return [domain, *((state or {}).get("shop_hosts") or []), *PLATFORM_HOSTS.get(platform, ())]
+    refreshed by its sync, kept in `platform_state["shop_hosts"]`) and the
+    hosts its platform serves every store's checkouts from (`shared`)."""
+    return [domain, *((state or {}).get("shop_hosts") or []), *shared]
 
 
 def host_of(url_or_host: str) -> str:

@@ -4,15 +4,14 @@ the unsubscribe link (/u/) shows a choice on GET and unsubscribes on POST."""
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
-from flask import Blueprint, jsonify, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from app.db.models import Activity, Cart, Store
+from app import integrations
+from app.db.models import Activity, Cart
 from app.errors import BadToken
 from app.mail.links import (
-    RESTORE,
     RETURN,
     UNSUBSCRIBE,
     Links,
@@ -28,36 +27,32 @@ log = logging.getLogger(__name__)
 bp = Blueprint("shopper", __name__)
 
 
-# Storefront carts the WooCommerce beacon reports (platforms/woocommerce).
-WOO_BEACON_PREFIX = "wc-cart:"
-def _store_home(store: Store) -> str:
-    base = store.domain if "://" in store.domain else f"https://{store.domain}"
-    # A Shopify shop's /cart restores the cart on the shopper's own device.
-    return f"{base.rstrip('/')}/cart" if store.platform == "shopify" else f"{base.rstrip('/')}/"
-
-
 def return_target(cart: Cart, links: Links) -> tuple[str, dict[str, str]]:
     """Where the return link leads, and why when it is not the cart's own link.
 
-    The cart's own link when it is on a host the store's platform vouches
-    for; a WooCommerce storefront cart is rebuilt on any device through the
-    store plugin's restore link; otherwise the store's cart page, said aloud
-    in the log and on the click's timeline row, never silently.
+    A link the store's platform builds for the cart (a WooCommerce
+    storefront cart is rebuilt on any device), else the cart's own link when
+    it is on a host the store's platform vouches for, else the store's cart
+    page: said aloud in the log and on the click's timeline row, never silently.
     """
     store = cart.store
-    if cart.cart_key.startswith(WOO_BEACON_PREFIX) and store.platform == "woocommerce":
-        origin = store.domain.rstrip("/")
-        return f"{origin}/?{urlencode({'cartback_restore': links.token(RESTORE, cart.id)})}", {}
-    if cart.return_url and on_hosts(cart.return_url, vouched_hosts(store.platform, store.domain,
-                                                                 store.platform_state)):
+    integration = integrations.find(store.platform)
+    if integration is not None and integration.return_link is not None:
+        built = integration.return_link(cart, links)
+        if built:
+            return built, {}
+    shared = integration.checkout_hosts if integration is not None else ()
+    if cart.return_url and on_hosts(cart.return_url,
+                                    vouched_hosts(store.domain, store.platform_state, shared)):
         return cart.return_url, {}
-    reason = "no_link" if not cart.return_url else "unvouched_host"
-    detail = {"fallback": reason}
+    detail = {"fallback": "unvouched_host" if cart.return_url else "no_link"}
     if cart.return_url:
         detail["host"] = host_of(cart.return_url)[:255]
     log.warning("return link falls back to the store", extra={
         "store_id": store.id, "cart_id": cart.id, **detail})
-    return _store_home(store), detail
+    base = store.domain if "://" in store.domain else f"https://{store.domain}"
+    page = integration.cart_page if integration is not None else "/"
+    return f"{base.rstrip('/')}{page}", detail
 
 
 def bad_link() -> ResponseReturnValue:
@@ -85,32 +80,6 @@ def return_to_cart(token: str) -> ResponseReturnValue:
         session.add(Activity(cart_id=cart.id, kind="click", occurred_at=rt.clock(),
                              detail=detail))
     return redirect(target, code=302)
-
-
-@bp.get("/restore/<token>")
-def restore(token: str) -> ResponseReturnValue:
-    """What a WooCommerce store's plugin needs to rebuild a storefront cart.
-
-    The store's page `/?cartback_restore=<token>` (where the return link of a
-    beacon cart leads) asks this from the server side and puts the items back
-    in the shopper's session, on whatever device they opened the email. The
-    token is the credential, as for the return link itself; it names one cart.
-    """
-    rt = runtime()
-    cart_id = _cart_id(RESTORE, token)
-    if cart_id is None:
-        return jsonify({"error": "unknown or tampered link"}), 404
-    with rt.db.new_session() as session:
-        cart = session.get(Cart, cart_id)
-        if cart is None or not cart.cart_key.startswith(WOO_BEACON_PREFIX) or not cart.items:
-            return jsonify({"error": "no cart to restore"}), 404
-        body = {
-            "cart_token": cart.cart_key.removeprefix(WOO_BEACON_PREFIX),
-            "items": [{"title": i.get("title"), "quantity": i.get("quantity"),
-                       "sku": i.get("sku"), "product_url": i.get("product_url")}
-                      for i in cart.items],
-        }
-    return jsonify(body)
 
 
 @bp.get("/u/<token>")

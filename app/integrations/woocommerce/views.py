@@ -9,9 +9,11 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 from flask.typing import ResponseReturnValue
 
 from app.carts.ingest import ingest, ingest_delivery
-from app.db.models import Store
-from app.errors import BadRequest, ConnectError, NotFound, StoreInputError, Unauthorized
+from app.db.models import Cart, Store
+from app.errors import BadRequest, BadToken, ConnectError, NotFound, StoreInputError, Unauthorized
 from app.integrations.woocommerce import connect as woocommerce_store
+from app.integrations.woocommerce.restore import restore_payload
+from app.mail.links import RESTORE
 from app.runtime import Runtime
 from app.web import runtime
 from app.web.ratelimit import SlidingWindow
@@ -101,6 +103,24 @@ def webhook(store_id: int) -> ResponseReturnValue:
         raise BadRequest(f"{err.field}: {err.reason}") from err
     return jsonify({"ok": True, "results": [
         {"cart_id": r.cart_id, "outcome": r.outcome, "status": r.status} for r in results]})
+
+
+# --- restore links ---------------------------------------------------------------------------
+
+@bp.get("/restore/<token>")
+def restore(token: str) -> ResponseReturnValue:
+    """What the store's plugin needs to rebuild a storefront cart (see restore.py)."""
+    rt = runtime()
+    try:
+        cart_id = rt.links.cart_id(RESTORE, token)
+    except BadToken:
+        return jsonify({"error": "unknown or tampered link"}), 404
+    with rt.db.new_session() as session:
+        cart = session.get(Cart, cart_id)
+        payload = restore_payload(cart) if cart is not None else None
+    if payload is None:
+        return jsonify({"error": "no cart to restore"}), 404
+    return jsonify(payload)
 
 
 # --- the storefront beacon ------------------------------------------------------------------
