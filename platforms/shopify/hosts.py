@@ -5,8 +5,13 @@ the shop's `NAME.myshopify.com`, its primary or any connected domain (often
 `www.` plus a `checkout.` sibling), or Shopify's shared checkout host
 (`checkout.shopify.com/<shop id>/checkouts/<token>/recover?key=…` in older
 and headless shops). A return link may lead to exactly those: the shop's
-hosts are read from the Admin API at install and refreshed by the periodic
-sync (`SHOP_HOSTS_QUERY`).
+hosts are read from the Admin API (`api.SHOP_QUERY`) at install and refreshed
+by the periodic sync.
+
+Unverified: whether `Shop.domains` (every connected domain) is still served
+in API 2026-07 (the Domain object's reference lists only web presences as
+its users); we read `primaryDomain` and `url`, and a `checkout.` or other
+sibling of the primary `www.` host is vouched for by that.
 """
 
 from __future__ import annotations
@@ -18,15 +23,10 @@ from urllib.parse import urlsplit
 # Shopify's own checkout hosts, shared by every shop.
 CHECKOUT_HOSTS = ("checkout.shopify.com",)
 
-# `Shop.url` is the online store's primary URL; `primaryDomain.host` its
-# domain. Both need no scope beyond the shop itself.
-SHOP_HOSTS_QUERY = "query ShopHosts { shop { myshopifyDomain url primaryDomain { host } } }"
 
-
-def shop_hosts(data: Mapping[str, Any]) -> list[str]:
-    """The hosts a `SHOP_HOSTS_QUERY` answer names, lowercased, without repeats."""
-    shop = data.get("shop") if isinstance(data.get("shop"), Mapping) else {}
-    assert isinstance(shop, Mapping)
+def shop_hosts(shop: Mapping[str, Any]) -> list[str]:
+    """The hosts a GraphQL `shop` object names (`myshopifyDomain`, `url`,
+    `primaryDomain.host`), lowercased, without repeats."""
     found = [shop.get("myshopifyDomain"), urlsplit(str(shop.get("url") or "")).hostname]
     primary = shop.get("primaryDomain")
     if isinstance(primary, Mapping):
