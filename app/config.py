@@ -54,6 +54,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TESTING", bool, False, "test mode"),
     Setting("MAX_BODY_BYTES", int, 256 * 1024, "largest webhook body accepted",
             minimum=1024, maximum=64 * 1024 * 1024),
+    Setting("PLATFORM_BODY_BYTES", int, 16 * 1024 * 1024,
+            "largest platform webhook body read in full (a larger order "
+            "still stops its cart, from the fields that identify it)",
+            minimum=64 * 1024, maximum=256 * 1024 * 1024),
     Setting("DB_POOL_SIZE", int, 5, "database connections per process", minimum=1, maximum=200),
     Setting("LOG_LEVEL", str, "INFO", "logging threshold",
             choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),

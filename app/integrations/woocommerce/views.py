@@ -82,6 +82,8 @@ def connected() -> ResponseReturnValue:
 @bp.post("/webhooks/woocommerce/<int:store_id>")
 def webhook(store_id: int) -> ResponseReturnValue:
     rt = runtime()
+    # A WooCommerce order with many lines is larger than other routes allow.
+    request.max_content_length = rt.config["PLATFORM_BODY_BYTES"]
     raw = request.get_data(cache=False)
     if is_ping(raw, request.headers):
         return jsonify({"ok": True, "ping": True})

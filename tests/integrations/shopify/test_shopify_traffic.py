@@ -13,9 +13,11 @@ from shopify_payloads import (
     GRAPHQL_URL,
     OVERRIDES,
     SHOP,
+    cart_payload,
     checkout_payload,
     fake_shopify,
     iso,
+    order_payload,
     post_webhook,
 )
 from sqlalchemy import select
@@ -27,6 +29,7 @@ from app.integrations.shopify.install import save_install
 from app.integrations.shopify.sync import reconcile
 from conftest import T0
 from platforms.shopify.api import Grant
+from platforms.signing import sign_base64
 
 
 @pytest.fixture
@@ -147,3 +150,99 @@ def test_sync_refreshes_the_shops_domains_once_a_day(client, runtime, clock, sho
     before = len(fake.calls)
     assert reconcile(runtime, shop_store, clock.now + timedelta(hours=2)).ok
     assert len(fake.calls) - before == 2  # checkouts and orders, not the shop
+
+
+# --- an order always stops its cart, whatever its size ------------------------------------
+
+def big_order(lines, **extra):
+    """orders/paid as API 2026-07 sends it, with `lines` full line items (~1 KB each:
+    price sets, tax lines, discount allocations, properties)."""
+    body = order_payload(created_at=T0 + timedelta(hours=5), **extra)
+    template = body["line_items"][0]
+    body["line_items"] = [{
+        **template, "id": 866550311766439020 + n, "variant_id": 808950810 + n,
+        "title": f"Enamel pin No. {n}", "name": f"Enamel pin No. {n} - Gold",
+        "sku": f"PIN-{n:04d}", "quantity": 1, "current_quantity": 1, "price": "4.00",
+        "price_set": {"shop_money": {"amount": "4.00", "currency_code": "USD"},
+                      "presentment_money": {"amount": "3.70", "currency_code": "EUR"}},
+        "total_discount_set": {"shop_money": {"amount": "0.00", "currency_code": "USD"},
+                               "presentment_money": {"amount": "0.00", "currency_code": "EUR"}},
+        "tax_lines": [{"title": "State Tax", "rate": 0.06, "price": "0.24", "channel_liable": False,
+                       "price_set": {"shop_money": {"amount": "0.24", "currency_code": "USD"},
+                                     "presentment_money": {"amount": "0.22",
+                                                           "currency_code": "EUR"}}}],
+        "discount_allocations": [], "duties": [], "fulfillment_service": "manual",
+        "fulfillment_status": None, "gift_card": False, "grams": 12, "product_exists": True,
+        "properties": [{"name": "Engraving", "value": f"For A. #{n}"}],
+        "requires_shipping": True, "taxable": True, "vendor": "Maple Pins",
+        "variant_inventory_management": "shopify", "variant_title": "Gold",
+        "admin_graphql_api_id": f"gid://shopify/LineItem/{866550311766439020 + n}",
+    } for n in range(lines)]
+    return body
+
+
+def checkout_reminded(client, runtime, outbox):
+    post_webhook(client, "checkouts/update", checkout_payload(updated_at=T0))
+    wake_due(runtime, T0 + timedelta(hours=4))
+    assert len(outbox()) == 1
+
+
+def test_order_with_270_lines_is_accepted_and_stops_the_cart(client, runtime, clock, shop_store,
+                                                             outbox):
+    checkout_reminded(client, runtime, outbox)
+    clock.set(T0 + timedelta(hours=5))
+    raw = json.dumps(big_order(270)).encode()
+    assert len(raw) > 272 * 1000
+    response = post_webhook(client, "orders/paid", raw)
+    assert response.status_code == 200
+    [cart] = carts(runtime)
+    assert cart.status == "recovered" and cart.wake_at is None
+    wake_due(runtime, T0 + timedelta(days=2))
+    assert len(outbox()) == 1  # no second reminder after buying
+
+
+def test_order_too_large_to_keep_still_stops_its_cart(app, client, runtime, clock, shop_store,
+                                                      outbox, caplog):
+    app.config["PLATFORM_BODY_BYTES"] = 64 * 1024
+    checkout_reminded(client, runtime, outbox)
+    clock.set(T0 + timedelta(hours=5))
+    raw = json.dumps(big_order(400)).encode()
+    response = post_webhook(client, "orders/create", raw)
+    assert response.status_code == 200
+    [cart] = carts(runtime)
+    assert cart.status == "recovered" and cart.wake_at is None
+    assert cart.order_ref == "820982911946154508"
+    assert any(r.getMessage() == "shopify webhook larger than kept" for r in caplog.records)
+
+
+def test_body_too_large_to_keep_is_still_checked_for_its_signature(app, client, shop_store):
+    app.config["PLATFORM_BODY_BYTES"] = 64 * 1024
+    raw = json.dumps(big_order(400)).encode()
+    response = post_webhook(client, "orders/create", raw,
+                            signature=sign_base64("shpss_" + "e" * 32, raw))
+    assert response.status_code == 401
+
+
+def test_cart_update_too_large_to_keep_is_acknowledged_and_left(app, client, runtime,
+                                                                shop_store):
+    app.config["PLATFORM_BODY_BYTES"] = 64 * 1024
+    lines = big_order(300)["line_items"]
+    response = post_webhook(client, "carts/update",
+                            cart_payload(updated_at=T0, lines=lines))
+    assert response.status_code == 200 and response.json["outcome"] == "too_large"
+    assert carts(runtime) == []
+
+
+# --- one cart row per checkout, whatever the delivery order and duplicates -----------------
+
+def test_order_linked_by_email_delivered_twice_leaves_one_row(client, runtime, clock,
+                                                              shop_store):
+    post_webhook(client, "checkouts/update", checkout_payload(updated_at=T0))
+    clock.set(T0 + timedelta(hours=1))
+    # As in Shopify's orders/paid sample: no cart or checkout token, linked by email.
+    order = order_payload(created_at=clock.now, checkout_token=None, cart_token=None,
+                          email="example@email.com")
+    assert post_webhook(client, "orders/create", order).status_code == 200
+    assert post_webhook(client, "orders/paid", order).status_code == 200
+    [cart] = carts(runtime)
+    assert cart.status == "bought" and cart.order_ref == "820982911946154508"

@@ -1,0 +1,122 @@
+"""WooCommerce traffic as WooCommerce sends it (issue 14): large orders, identical
+storefront carts, entities, statuses, merchant-created orders, source URLs,
+legacy API versions, decimal quantities, missing line items, From addresses."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import responses
+from sqlalchemy import select
+
+from app.carts.wake import wake_due
+from app.db.models import Cart, Store
+from app.integrations.woocommerce import connect as woocommerce_store
+from conftest import T0
+from platforms.signing import sign_base64
+
+FIXTURES = Path(__file__).parent.parent.parent / "fixtures" / "woocommerce"
+SHOP = "https://example.com"  # the host of the WooCommerce docs' sample orders
+
+
+@pytest.fixture
+def woo_store(runtime):
+    with responses.RequestsMock() as rsps:
+        for n, topic in enumerate(("order.created", "order.updated", "order.deleted"), 1):
+            rsps.add(responses.POST, f"{SHOP}/wp-json/wc/v3/webhooks",
+                     json={"id": n, "topic": topic, "status": "active"}, status=201)
+        store_id = woocommerce_store.connect_by_keys(
+            runtime, SHOP, "ck_" + "1" * 40, "cs_" + "2" * 40, timezone="UTC",
+            from_email="hello@example.com")
+    with runtime.db.new_session() as session:
+        return session.get(Store, store_id)
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits(monkeypatch):
+    from app.integrations.woocommerce import views as routes
+    from app.web.ratelimit import SlidingWindow
+
+    monkeypatch.setattr(routes, "PER_IP", SlidingWindow(30, 60))
+    monkeypatch.setattr(routes, "PER_KEY", SlidingWindow(1200, 60))
+
+
+def docs_order(status="pending", modified="2026-11-23T09:00:00", **fields):
+    """WooCommerce's REST v3 docs sample order 727 as a shopper's checkout."""
+    body = json.loads((FIXTURES / "order-727-docs-v3.json").read_text())
+    body.update({"status": status, "created_via": "checkout",
+                 "needs_payment": status in ("pending", "failed"),
+                 "date_modified_gmt": modified, "date_created_gmt": "2026-11-23T08:58:00",
+                 "payment_url": f"{SHOP}/checkout/order-pay/727/?pay_for_order=true"
+                                "&key=wc_order_58d2d042d1d"})
+    body.update(fields)
+    return body
+
+
+def signed(client, store, body, *, topic="order.updated", source=SHOP + "/", secret=None):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post(f"/webhooks/woocommerce/{store.id}", data=raw, headers={
+        "X-WC-Webhook-Signature": sign_base64(secret or store.webhook_secret, raw),
+        "X-WC-Webhook-Source": source, "X-WC-Webhook-Topic": topic,
+        "X-WC-Webhook-Delivery-ID": "d" * 32, "Content-Type": "application/json"})
+
+
+def beacon(client, store, body):
+    return client.post(f"/collect/{store.public_key}", data=json.dumps(body), headers={
+        "Origin": SHOP, "User-Agent": "Mozilla/5.0 Firefox/133",
+        "Content-Type": "application/json"})
+
+
+def snapshot(token, email, cart_hash="0f343b0931126a20f133d67c2b018a3b"):
+    return {"cart_token": token, "cart_hash": cart_hash,
+            "cart": {"items": [{"name": "Beanie with Logo", "quantity": 2,
+                                "sku": "Woo-beanie-logo",
+                                "prices": {"price": "1800", "currency_code": "USD",
+                                           "currency_minor_unit": 2}}],
+                     "totals": {"total_price": "3600", "currency_code": "USD",
+                                "currency_minor_unit": 2}},
+            "email": email, "cart_url": f"{SHOP}/cart/"}
+
+
+def carts(runtime):
+    with runtime.db.new_session() as session:
+        return session.scalars(select(Cart).order_by(Cart.id)).all()
+
+
+# --- an order always stops its cart -------------------------------------------------------
+
+def test_order_with_700_lines_is_accepted_and_stops_the_cart(client, runtime, clock, woo_store):
+    signed(client, woo_store, docs_order(), topic="order.created")
+    line = docs_order()["line_items"][1]
+    lines = [{**line, "id": 1000 + n, "sku": f"Bar{n}"} for n in range(700)]
+    clock.set(T0 + timedelta(hours=1))
+    raw = json.dumps(docs_order("processing", "2026-11-23T10:00:00", line_items=lines)).encode()
+    assert len(raw) > 256 * 1024
+    assert signed(client, woo_store, raw).status_code == 200
+    [cart] = carts(runtime)
+    assert cart.status == "bought" and cart.wake_at is None
+
+
+# --- one row per shopper ---------------------------------------------------------------------
+
+def test_two_shoppers_with_identical_storefront_carts_keep_their_own_rows(client, runtime,
+                                                                          clock, woo_store,
+                                                                          outbox):
+    assert beacon(client, woo_store, snapshot("cb.ada0000001", "ada@example.com")).status_code \
+        == 204
+    assert beacon(client, woo_store, snapshot("cb.bob0000002", "bob@example.com")).status_code \
+        == 204
+    assert sorted(c.email for c in carts(runtime)) == ["ada@example.com", "bob@example.com"]
+    # Bob buys (the order names the shared cart hash): only Bob's cart stops.
+    clock.set(T0 + timedelta(hours=1))
+    order = docs_order("processing", "2026-11-23T10:00:00",
+                       cart_hash="0f343b0931126a20f133d67c2b018a3b",
+                       billing={**docs_order()["billing"], "email": "bob@example.com"})
+    signed(client, woo_store, order, topic="order.created")
+    by_email = {c.email: c.status for c in carts(runtime) if c.cart_key.startswith("wc-cart:")}
+    assert by_email == {"ada@example.com": "active", "bob@example.com": "bought"}
+    wake_due(runtime, T0 + timedelta(hours=4))
+    assert [m["To"] for m in outbox()] == ["ada@example.com"]
