@@ -74,9 +74,43 @@ def claim_delivery(session: Session, store_id: int, delivery_id: str) -> bool:
 
 
 def _find_cart(session: Session, event: CartEvent) -> Cart | None:
-    """The event's cart by its own key, else by any second key it carries (locked)."""
-    return find_by_keys(session, event.store_id,
-                        [event.cart_key, event.checkout_key, *event.aliases], lock=True)
+    """The event's cart by its own key, else by any second key it carries (locked).
+
+    Only an order looks a cart up by the cart's `checkout_key`: a WooCommerce
+    storefront cart keeps its `cart_hash` there, a hash of the cart's
+    contents that two shoppers with identical carts share, so a cart update
+    must never find another shopper's row by it. When an order's keys name
+    more than one cart (identical carts again), the one with the order's
+    email is the one bought.
+    """
+    if event.kind is not EventKind.ORDERED:
+        return find_by_keys(session, event.store_id, [event.cart_key, *event.aliases],
+                            lock=True)
+    keys = [event.cart_key, event.checkout_key, *event.aliases]
+    cart = find_by_keys(session, event.store_id, keys, lock=True)
+    email = normalize_email(event.email)
+    if cart is not None and email and cart.email and normalize_email(cart.email) != email:
+        same_shopper = session.scalars(
+            select(Cart).where(Cart.store_id == event.store_id,
+                               Cart.checkout_key.in_([k for k in keys if k]),
+                               func.lower(Cart.email) == email)
+            .limit(1).with_for_update()).first()
+        cart = same_shopper or cart
+    return cart
+
+
+def _find_by_order(session: Session, event: CartEvent) -> Cart | None:
+    """The cart an earlier delivery of this same order already ended (an
+    `orders/paid` after `orders/create`, a second subscription): linked by
+    email, it is known by its order reference, not by any key the order names."""
+    if not event.order_ref:
+        return None
+    return session.scalars(
+        select(Cart).where(Cart.store_id == event.store_id,
+                           Cart.status.in_((CartStatus.BOUGHT.value,
+                                            CartStatus.RECOVERED.value)),
+                           Cart.order_ref == event.order_ref)
+        .limit(1).with_for_update()).first()
 
 
 def _find_by_email(session: Session, event: CartEvent, rules: Rules) -> Cart | None:
@@ -203,7 +237,7 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
 
     cart = _find_cart(session, event)
     if cart is None and event.kind is EventKind.ORDERED:
-        cart = _find_by_email(session, event, rules)
+        cart = _find_by_order(session, event) or _find_by_email(session, event, rules)
     created = False
     if cart is None:
         cart, created = _create(session, event, now)
