@@ -18,7 +18,7 @@ from app.runtime import Runtime
 from app.web import runtime
 from app.web.ratelimit import SlidingWindow
 from platforms.base import BadPayload, BadSignature, header
-from platforms.woocommerce.adapter import SOURCE, adapter, is_ping, origin_of
+from platforms.woocommerce.adapter import SOURCE, adapter, is_ping, origin_of, same_site
 from platforms.woocommerce.beacon import parse_beacon
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,14 @@ def webhook(store_id: int) -> ResponseReturnValue:
             raise NotFound(f"no woocommerce store {store_id}")
         domain = store.domain
     source = header(request.headers, SOURCE) or ""
+    if not same_site(source, domain):
+        log.warning("webhook refused: X-WC-Webhook-Source names another site than the one "
+                    "connected", extra={"store_id": store_id, "source": source[:200],
+                                        "connected": domain})
+        raise Unauthorized(f"X-WC-Webhook-Source {source[:200]!r} is not this store ({domain})")
     if origin_of(source) != origin_of(domain):
-        log.info("webhook refused: source mismatch", extra={"store_id": store_id})
-        raise Unauthorized("X-WC-Webhook-Source is not this store")
+        log.info("webhook source differs from the connected URL only by scheme or www",
+                 extra={"store_id": store_id, "source": source[:200], "connected": domain})
     try:
         results = ingest_delivery(rt, store_id, adapter, raw, request.headers)
     except BadSignature as err:

@@ -120,3 +120,124 @@ def test_two_shoppers_with_identical_storefront_carts_keep_their_own_rows(client
     assert by_email == {"ada@example.com": "active", "bob@example.com": "bought"}
     wake_due(runtime, T0 + timedelta(hours=4))
     assert [m["To"] for m in outbox()] == ["ada@example.com"]
+
+
+# --- WooCommerce as it sends it ------------------------------------------------------------
+
+def test_item_names_are_decoded_once_in_both_parts_of_the_email(client, runtime, woo_store,
+                                                                outbox):
+    # The docs' sample names "Ship Your Idea &ndash; Color: Black, Size: M Test".
+    assert signed(client, woo_store, docs_order(), topic="order.created").status_code == 200
+    [cart] = carts(runtime)
+    assert cart.items[1]["title"] == "Ship Your Idea – Color: Black, Size: M Test"
+    wake_due(runtime, T0 + timedelta(hours=4))
+    [message] = outbox()
+    assert "Ship Your Idea – Color: Black" in message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "&amp;ndash;" not in html and "&ndash;" not in html
+    assert "Ship Your Idea – Color" in html
+
+
+@pytest.mark.parametrize("status", ["ready-for-pickup", "refunded", "processing", "on-hold",
+                                    "completed", "wc-shipped"])
+def test_every_paid_or_handled_status_stops_a_pending_orders_reminder(client, runtime, clock,
+                                                                      woo_store, outbox, status):
+    signed(client, woo_store, docs_order(), topic="order.created")
+    clock.set(T0 + timedelta(hours=1))
+    assert signed(client, woo_store, docs_order(status, "2026-11-23T10:00:00")).status_code == 200
+    [cart] = carts(runtime)
+    assert cart.status == "bought" and cart.wake_at is None
+    wake_due(runtime, T0 + timedelta(hours=6))
+    assert outbox() == []
+
+
+@pytest.mark.parametrize("created_via", ["admin", "rest-api"])
+def test_pending_order_the_merchant_made_is_not_an_abandoned_checkout(client, runtime,
+                                                                      woo_store, outbox,
+                                                                      created_via):
+    response = signed(client, woo_store, docs_order(created_via=created_via),
+                      topic="order.created")
+    assert response.status_code == 200
+    assert carts(runtime) == []
+    wake_due(runtime, T0 + timedelta(hours=5))
+    assert outbox() == []
+
+
+@pytest.mark.parametrize("source", ["https://www.example.com/", "http://example.com/",
+                                    "https://example.com", "http://www.example.com"])
+def test_source_differing_only_by_scheme_www_or_slash_is_accepted(client, runtime, woo_store,
+                                                                 caplog, source):
+    with caplog.at_level("INFO"):
+        response = signed(client, woo_store, docs_order(), source=source)
+    assert response.status_code == 200
+    assert len(carts(runtime)) == 1
+    if source.rstrip("/") != SHOP:
+        assert any("only by scheme or www" in r.getMessage() for r in caplog.records)
+
+
+def test_source_of_another_site_is_refused_and_says_which(client, runtime, woo_store, caplog):
+    with caplog.at_level("INFO"):
+        response = signed(client, woo_store, docs_order(), source="https://other.example/")
+    assert response.status_code == 401
+    [line] = [r for r in caplog.records if "names another site" in r.getMessage()]
+    assert line.source == "https://other.example/" and line.connected == SHOP
+
+
+def test_legacy_api_body_is_refused_with_a_message_to_pick_v3(client, runtime, woo_store):
+    # The legacy REST API (wc-api) wraps the order: {"order": {...}}.
+    legacy = {"order": {"id": 727, "order_number": 727, "status": "pending",
+                        "created_at": "2026-11-23T08:58:00Z", "total": "29.35",
+                        "customer": {"email": "john.doe@example.com"}}}
+    response = signed(client, woo_store, legacy)
+    assert response.status_code == 400
+    assert "API version" in response.get_json()["error"]
+    assert "v3" in response.get_json()["error"]
+
+
+def test_api_v1_body_is_refused_with_a_message_to_pick_v3(client, runtime, woo_store):
+    # API v1 orders have site-time dates only (no *_gmt fields).
+    v1 = docs_order()
+    for key in [k for k in v1 if k.endswith("_gmt")]:
+        del v1[key]
+    response = signed(client, woo_store, v1)
+    assert response.status_code == 400
+    assert "WP REST API Integration v3" in response.get_json()["error"]
+
+
+def test_decimal_quantities_are_accepted_and_totals_stay_right(client, runtime, woo_store):
+    order = docs_order()
+    order["line_items"][0]["quantity"] = 1.5  # a weight-based product: 1.5 kg at 3.00
+    order["line_items"][1]["quantity"] = 2.0
+    response = signed(client, woo_store, order, topic="order.created")
+    assert response.status_code == 200
+    [cart] = carts(runtime)
+    first, second = cart.items
+    assert first["title"] == "Woo Single #1 (× 1.5)"
+    assert (first["quantity"], first["unit_price"]) == (1, "4.50")
+    assert (second["quantity"], second["unit_price"]) == (2, "12")
+
+
+def test_body_without_line_items_leaves_the_items_unchanged(client, runtime, clock, woo_store,
+                                                            outbox):
+    signed(client, woo_store, docs_order(), topic="order.created")
+    update = docs_order(modified="2026-11-23T09:30:00")
+    del update["line_items"]
+    clock.set(T0 + timedelta(minutes=30))
+    assert signed(client, woo_store, update).status_code == 200
+    [cart] = carts(runtime)
+    assert cart.status == "active" and len(cart.items) == 2
+    wake_due(runtime, T0 + timedelta(hours=5))
+    assert len(outbox()) == 1
+
+
+def test_store_connected_on_the_web_sends_from_a_valid_default_and_warns(client, runtime,
+                                                                         woo_store, outbox,
+                                                                         caplog):
+    with runtime.db.transaction() as session:
+        session.get(Store, woo_store.id).from_email = None  # as the web flow leaves it
+    signed(client, woo_store, docs_order(), topic="order.created")
+    with caplog.at_level("WARNING"):
+        wake_due(runtime, T0 + timedelta(hours=4))
+    [message] = outbox()
+    assert message["From"].addresses[0].addr_spec == "no-reply@cartback.test"
+    assert any("no From address" in r.getMessage() for r in caplog.records)
