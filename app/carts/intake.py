@@ -233,6 +233,8 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
     rules = rules or Rules.for_store(store.settings, store.timezone)
     if event.delivery_id and not claim_delivery(session, store.id, event.delivery_id):
         return Applied(None, "duplicate")
+    if event.event_id and not claim_delivery(session, store.id, event.event_id):
+        return Applied(None, "duplicate")
     event = _clamp_future(event, now)
 
     cart = _find_cart(session, event)

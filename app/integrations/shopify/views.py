@@ -20,7 +20,7 @@ from app.errors import BadRequest, Forbidden, InstallError, Unauthorized, Upstre
 from app.integrations.shopify import install as shopify_store
 from app.integrations.shopify.config import ShopifyConfig
 from app.web import runtime
-from platforms.base import BadPayload, CartEvent, header
+from platforms.base import BadPayload, CartEvent
 from platforms.shopify import adapter as shopify
 from platforms.shopify.api import ShopifyApiError
 from platforms.shopify.auth import (
@@ -117,7 +117,7 @@ def webhook() -> ResponseReturnValue:
         raise Unauthorized(f"missing or wrong {shopify.HMAC_HEADER}")
     raw = body.raw if body.raw is not None else b""
     topic = shopify.topic_of(request.headers)
-    shop = clean_shop(header(request.headers, shopify.SHOP_HEADER))
+    shop = clean_shop(shopify.shop_of(request.headers))
     ref = shopify_store.store_for_shop(rt, shop) if shop else None
     if ref is None:
         log.info("shopify webhook dropped: unknown shop", extra={"topic": topic})
@@ -163,7 +163,7 @@ def _read_signed(secrets: tuple[str, ...], keep: int) -> StreamedBody:
     request.max_content_length = STREAM_LIMIT
     stream = request.stream
     return read_signed_base64(iter(lambda: stream.read(64 * 1024), b""), secrets,
-                              header(request.headers, shopify.HMAC_HEADER), keep=keep)
+                              shopify.hmac_of(request.headers), keep=keep)
 
 
 def _too_large(body: StreamedBody, topic: str, store_id: int, delivery_id: str | None,
@@ -173,7 +173,8 @@ def _too_large(body: StreamedBody, topic: str, store_id: int, delivery_id: str |
     log.warning("shopify webhook larger than kept", extra={**extra, "bytes": body.size})
     if topic not in shopify.ORDER_TOPICS:
         return None
-    return order_stop_events(body.head, store_id, delivery_id)
+    return shopify.with_event_id(order_stop_events(body.head, store_id, delivery_id),
+                                 shopify.event_id_of(request.headers))
 
 
 def _compliance(store_id: int, topic: str, body: dict[str, Any],

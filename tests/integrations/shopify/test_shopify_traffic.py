@@ -19,11 +19,12 @@ from shopify_payloads import (
     iso,
     order_payload,
     post_webhook,
+    signed_headers,
 )
 from sqlalchemy import select
 
 from app.carts.wake import wake_due
-from app.db.models import Cart, Store
+from app.db.models import Activity, Cart, Store
 from app.integrations.shopify import install
 from app.integrations.shopify.install import save_install
 from app.integrations.shopify.sync import reconcile
@@ -246,3 +247,57 @@ def test_order_linked_by_email_delivered_twice_leaves_one_row(client, runtime, c
     assert post_webhook(client, "orders/paid", order).status_code == 200
     [cart] = carts(runtime)
     assert cart.status == "bought" and cart.order_ref == "820982911946154508"
+
+
+def test_same_event_under_two_webhook_ids_is_applied_once(client, runtime, shop_store, clock):
+    # Two subscriptions (an app-specific and a shop-specific one) deliver one event.
+    post_webhook(client, "checkouts/update", checkout_payload(updated_at=T0))
+    clock.set(T0 + timedelta(hours=1))
+    order = order_payload(created_at=clock.now)
+    raw = json.dumps(order).encode()
+    first = signed_headers("orders/create", raw, webhook_id="wh-app-1")
+    second = signed_headers("orders/create", raw, webhook_id="wh-shop-2")
+    second["X-Shopify-Event-Id"] = first["X-Shopify-Event-Id"]
+    assert client.post("/webhooks/shopify", data=raw, headers=first).json["results"][0][
+        "outcome"] == "ordered"
+    again = client.post("/webhooks/shopify", data=raw, headers=second)
+    assert again.status_code == 200 and again.json["results"][0]["outcome"] == "duplicate"
+    assert len(carts(runtime)) == 1
+    with runtime.db.new_session() as session:
+        assert session.scalars(select(Activity).where(Activity.kind == "ordered")).all()
+
+
+# --- Shopify as it sends it -----------------------------------------------------------------
+
+def test_deliveries_with_only_the_newer_header_names_are_accepted(client, runtime,
+                                                                  shop_store):
+    raw = json.dumps(checkout_payload(updated_at=T0)).encode()
+    headers = {k.removeprefix("X-").lower(): v
+               for k, v in signed_headers("checkouts/create", raw).items()}
+    assert "shopify-hmac-sha256" in headers and not any(k.startswith("x-") for k in headers)
+    response = client.post("/webhooks/shopify", data=raw, headers=headers)
+    assert response.status_code == 200
+    [cart] = carts(runtime)
+    assert cart.email == "example@email.com"
+
+
+def test_greeting_uses_the_name_typed_at_checkout(client, runtime, shop_store, outbox):
+    # The checkout's billing name is Bob; the customer account on it says John.
+    post_webhook(client, "checkouts/create", checkout_payload(updated_at=T0))
+    wake_due(runtime, T0 + timedelta(hours=4))
+    [message] = outbox()
+    text = message.get_body(("plain",)).get_content()
+    assert "Bob" in text and "John" not in text
+
+
+def test_checkout_from_a_saved_cart_link_is_tagged_saved_by_the_theme_attribute(
+        client, runtime, shop_store, outbox):
+    payload = checkout_payload(updated_at=T0, note_attributes=[
+        {"name": "gift_note", "value": "Happy Birthday"},
+        {"name": "_cartback_saved", "value": "1"}])
+    post_webhook(client, "checkouts/create", payload)
+    [cart] = carts(runtime)
+    assert cart.saved_link is True
+    wake_due(runtime, T0 + timedelta(hours=4))
+    [message] = outbox()
+    assert "still saved" in message["Subject"] or "saving" in message["Subject"]

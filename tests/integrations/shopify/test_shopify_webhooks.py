@@ -124,7 +124,7 @@ def test_cart_then_checkout_then_order_is_one_row_ending_bought(client, runtime,
     [cart] = carts(runtime)
     # The checkout's own email, not customer.email (john@example.com).
     assert cart.email == "example@email.com"
-    assert cart.first_name == "John" and cart.locale == "en-GB" and cart.country == "CA"
+    assert cart.first_name == "Bob" and cart.locale == "en-GB" and cart.country == "CA"
     assert cart.return_url.startswith("https://checkout.local/548380009/checkouts/123123123/")
     assert cart.marketing_consent is True and cart.currency == "EUR"
     response = post_webhook(client, "orders/create",
