@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -31,6 +32,8 @@ from app.integrations.shopify.sync import reconcile
 from conftest import T0
 from platforms.shopify.api import Grant
 from platforms.signing import sign_base64
+
+FIXTURES = Path(__file__).parent.parent.parent / "fixtures" / "shopify"
 
 
 @pytest.fixture
@@ -301,3 +304,24 @@ def test_checkout_from_a_saved_cart_link_is_tagged_saved_by_the_theme_attribute(
     wake_due(runtime, T0 + timedelta(hours=4))
     [message] = outbox()
     assert "still saved" in message["Subject"] or "saving" in message["Subject"]
+
+
+def test_checkout_and_order_from_shopifys_api_library_fixtures(client, runtime, clock,
+                                                               shop_store, outbox):
+    """Shopify's Python API fixtures: a checkout (cart token 6877…, billing name Bob,
+    recovery link on the placeholder host checkout.local) and the order placed from it."""
+    checkout = json.loads((FIXTURES / "checkout-python-api-fixture.json").read_text())
+    checkout.update(created_at=iso(T0 - timedelta(minutes=5)), updated_at=iso(T0))
+    assert post_webhook(client, "checkouts/update", checkout).status_code == 200
+    wake_due(runtime, T0 + timedelta(hours=4))
+    [message] = outbox()
+    assert message["To"] == "bob.norman@hostmail.com"
+    assert "Bob" in message.get_body(("plain",)).get_content()
+    # checkout.local is no host Shopify vouches for: the shop's cart page, said aloud.
+    assert follow(client, message) == f"https://{SHOP}/cart"
+    order = json.loads((FIXTURES / "order-python-api-fixture.json").read_text())
+    clock.set(T0 + timedelta(hours=5))
+    order.update(created_at=iso(clock.now), updated_at=iso(clock.now))
+    assert post_webhook(client, "orders/create", order).status_code == 200
+    [cart] = carts(runtime)
+    assert cart.status == "recovered" and cart.wake_at is None

@@ -241,3 +241,17 @@ def test_store_connected_on_the_web_sends_from_a_valid_default_and_warns(client,
     [message] = outbox()
     assert message["From"].addresses[0].addr_spec == "no-reply@cartback.test"
     assert any("no From address" in r.getMessage() for r in caplog.records)
+
+
+def test_docs_checkout_order_completed_stops_the_storefront_cart_it_came_from(client, runtime,
+                                                                              clock, woo_store):
+    """Order 723 of the REST docs (created_via checkout, completed) names the cart hash the
+    storefront reported: that cart is stopped, no second row."""
+    sample = json.loads((FIXTURES / "order-723-docs-v3-checkout.json").read_text())
+    beacon(client, woo_store, snapshot("cb.joao000001", sample["billing"]["email"],
+                                       cart_hash=sample["cart_hash"]))
+    clock.set(T0 + timedelta(hours=1))
+    sample.update(date_modified_gmt="2026-11-23T10:00:00", date_created_gmt="2026-11-23T09:50:00")
+    assert signed(client, woo_store, sample, topic="order.created").status_code == 200
+    [cart] = carts(runtime)
+    assert cart.status == "bought" and cart.cart_key == "wc-cart:cb.joao000001"
