@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.carts.wake import wake_due
 from app.db.models import Activity, Cart
-from conftest import T0, cart_body
+from tests.factories import T0, cart_body
 
 
 def the_cart(runtime, key="c-1"):

@@ -18,16 +18,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from shopify_payloads import OVERRIDES, SHOP, checkout_payload, post_webhook
 from sqlalchemy import select
 
 from app.carts.wake import wake_due
 from app.db.models import Activity, Store
 from app.integrations.shopify.install import save_install
 from app.integrations.woocommerce import connect as woocommerce_store
-from conftest import T0, cart_body
 from platforms.shopify.api import Grant
 from platforms.signing import sign_base64
+from tests.factories import T0, cart_body
+from tests.shopify_payloads import OVERRIDES, SHOP, checkout_payload, post_webhook
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 WOO = "https://example.com"  # the host of the WooCommerce docs' sample order

@@ -8,11 +8,17 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 import responses
-from shopify_payloads import (
+from sqlalchemy import select
+
+from app.carts.wake import wake_due
+from app.db.models import Activity, Cart, Store
+from app.integrations.shopify import install
+from app.integrations.shopify.sync import reconcile
+from platforms.signing import sign_base64
+from tests.factories import T0
+from tests.shopify_payloads import (
     GRAPHQL_URL,
-    OVERRIDES,
     SHOP,
     cart_payload,
     checkout_payload,
@@ -22,35 +28,8 @@ from shopify_payloads import (
     post_webhook,
     signed_headers,
 )
-from sqlalchemy import select
-
-from app.carts.wake import wake_due
-from app.db.models import Activity, Cart, Store
-from app.integrations.shopify import install
-from app.integrations.shopify.install import save_install
-from app.integrations.shopify.sync import reconcile
-from conftest import T0
-from platforms.shopify.api import Grant
-from platforms.signing import sign_base64
 
 FIXTURES = Path(__file__).parent.parent.parent / "fixtures" / "shopify"
-
-
-@pytest.fixture
-def app_overrides():
-    return dict(OVERRIDES)
-
-
-@pytest.fixture
-def shop_store(runtime, clock):
-    return save_install(runtime, SHOP, Grant(access_token="shpat_test", scope="read_orders"),
-                        clock(), via="oauth")
-
-
-@pytest.fixture
-def fake():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
 def carts(runtime):

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from app.carts.wake import wake_due
 from app.db.models import Cart, Store
 from app.integrations.woocommerce import connect as woocommerce_store
-from conftest import T0
 from platforms.signing import sign_base64
+from tests.factories import T0
 
 FIXTURES = Path(__file__).parent.parent.parent / "fixtures" / "woocommerce"
 SHOP = "https://example.com"  # the host of the WooCommerce docs' sample orders
