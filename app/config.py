@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.core.addresses import looks_like_address
 from app.errors import ConfigError
 
 PREFIX = "CARTBACK_"
@@ -54,6 +55,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TESTING", bool, False, "test mode"),
     Setting("MAX_BODY_BYTES", int, 256 * 1024, "largest webhook body accepted",
             minimum=1024, maximum=64 * 1024 * 1024),
+    Setting("PLATFORM_BODY_BYTES", int, 16 * 1024 * 1024,
+            "largest platform webhook body read in full (a larger order "
+            "still stops its cart, from the fields that identify it)",
+            minimum=64 * 1024, maximum=256 * 1024 * 1024),
     Setting("DB_POOL_SIZE", int, 5, "database connections per process", minimum=1, maximum=200),
     Setting("LOG_LEVEL", str, "INFO", "logging threshold",
             choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
@@ -87,6 +92,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATE_WINDOW_SENDS", int, 1000, "how many recent sends the rates are taken over",
             minimum=1, maximum=1_000_000),
     Setting("UNSUBSCRIBE_MAILTO", str, None, "adds <mailto:...> to List-Unsubscribe"),
+    Setting("DEFAULT_FROM_EMAIL", str, None,
+            "From address of a store that has not set its own (default: no-reply@ the "
+            "host of PUBLIC_URL); use an address your mail service may send from"),
     Setting("BEDROCK_MODEL_ID", str, None, "turns the polished opening line on"),
     Setting("POLISH_TIMEOUT_MS", int, 2000, "time budget of the polishing call",
             minimum=50, maximum=30_000),
@@ -177,6 +185,10 @@ def _validate(config: Mapping[str, Any]) -> None:
     if not public_url.startswith(("http://", "https://")):
         raise ConfigError(f"{PREFIX}PUBLIC_URL must be the http(s) address shoppers reach us "
                           f"at, not {public_url!r}.")
+    default_from = config.get("DEFAULT_FROM_EMAIL")
+    if default_from and not looks_like_address(str(default_from)):
+        raise ConfigError(f"{PREFIX}DEFAULT_FROM_EMAIL must be one email address, "
+                          f"not {default_from!r}.")
     url = str(config["DATABASE_URL"])
     if not url.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"{PREFIX}DATABASE_URL must be a sqlite:// or postgresql:// URL.")

@@ -7,8 +7,10 @@ and XLSX into EXPORT_DIR/<store id>/<date>.{csv,xlsx}; also to a Google Sheet
 The export only reads: nothing ever flows back from a sheet.
 
 Failures are retried with backoff (5 min, 30 min, 2 h) by `export_due`, which
-the scheduler runs every few minutes; the last outcome is kept on the store
-for the dashboard. Reminders never wait on an export.
+the scheduler runs every few minutes; a night that was missed (the scheduler
+was down, or every retry failed) is caught up on the next run, up to
+CATCH_UP_DAYS back. The last outcome is kept on the store for the dashboard.
+Reminders never wait on an export.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ HEADER = ["Started", "Items", "Total", "Currency", "Status", "Reminded", "First 
           "Second reminder", "Recovered", "Recovered at", "Order total"]
 EXPORT_AT = time(0, 30)  # local time the previous day is exported
 RETRY_AFTER = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
+# How far back a run catches up days it missed (scheduler down, retries used up).
+CATCH_UP_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -196,9 +200,27 @@ def _record(runtime: Runtime, store_id: int, outcome: dict[str, Any]) -> None:
             store.platform_state = {**(store.platform_state or {}), "export": outcome}
 
 
+def _days_due(state: dict[str, Any], yesterday: date) -> list[date]:
+    """Every day not exported yet, oldest first, at most CATCH_UP_DAYS back.
+
+    A night the scheduler missed (down at 00:30, or a failure that used up
+    its retries) is caught up on the next run instead of being skipped.
+    """
+    done = state.get("done_through") or (state.get("day") if state.get("ok") else None)
+    if done is not None:
+        first = date.fromisoformat(done) + timedelta(days=1)
+    elif state.get("day"):  # never succeeded: start from the first day that failed
+        first = min(date.fromisoformat(state["day"]), yesterday)
+    else:
+        first = yesterday
+    first = max(first, yesterday - timedelta(days=CATCH_UP_DAYS - 1))
+    return [first + timedelta(days=n) for n in range((yesterday - first).days + 1)]
+
+
 def export_due(runtime: Runtime, now: datetime,
                sheet_writer: SheetWriter = write_google_sheet) -> dict[int, str]:
-    """Export yesterday for every store past 00:30 local, retrying failures with backoff."""
+    """Export every day not yet exported up to yesterday, for every store past 00:30
+    local; a failure is retried with backoff within the night, and again the next night."""
     with runtime.db.new_session() as session:
         stores = [(s.id, s.timezone, dict((s.platform_state or {}).get("export") or {}))
                   for s in session.scalars(select(Store).where(Store.installed.is_(True)))]
@@ -207,26 +229,46 @@ def export_due(runtime: Runtime, now: datetime,
         local = now.astimezone(ZoneInfo(tz_name))
         if local.time() < EXPORT_AT:
             continue
-        day = local.date() - timedelta(days=1)
-        if state.get("day") == day.isoformat():
-            if state.get("ok") or state.get("attempts", 0) > len(RETRY_AFTER):
+        yesterday = local.date() - timedelta(days=1)
+        days = _days_due(state, yesterday)
+        if not days:
+            continue
+        same_night = state.get("night", state.get("day")) == yesterday.isoformat()
+        if same_night and not state.get("ok"):
+            if state.get("attempts", 0) > len(RETRY_AFTER):
                 continue
             if state.get("retry_at") and datetime.fromisoformat(state["retry_at"]) > now:
                 continue
-        attempts = state.get("attempts", 0) + 1 if state.get("day") == day.isoformat() else 1
+        attempts = state.get("attempts", 0) + 1 if same_night and not state.get("ok") else 1
+        results[store_id] = _export_days(runtime, store_id, days, yesterday, state, attempts,
+                                         now, sheet_writer)
+    return results
+
+
+def _export_days(runtime: Runtime, store_id: int, days: list[date], night: date,
+                 state: dict[str, Any], attempts: int, now: datetime,
+                 sheet_writer: SheetWriter) -> str:
+    done_through = state.get("done_through") or (state.get("day") if state.get("ok") else None)
+    written: list[str] = []
+    for day in days:
         try:
-            written = export_day(runtime, store_id, day, sheet_writer)
+            written += export_day(runtime, store_id, day, sheet_writer)
         except Exception as err:  # noqa: BLE001 - any failure is recorded and retried, never raised
             retry_at = (now + RETRY_AFTER[attempts - 1]) if attempts <= len(RETRY_AFTER) else None
-            _record(runtime, store_id, {"day": day.isoformat(), "ok": False,
-                                        "attempts": attempts, "at": now.isoformat(),
+            _record(runtime, store_id, {"day": day.isoformat(), "night": night.isoformat(),
+                                        "ok": False, "attempts": attempts, "at": now.isoformat(),
                                         "error": f"{type(err).__name__}: {err}"[:300],
-                                        "retry_at": retry_at.isoformat() if retry_at else None})
+                                        "retry_at": retry_at.isoformat() if retry_at else None,
+                                        "done_through": done_through})
             log.warning("export failed", extra={"store_id": store_id, "day": day.isoformat(),
                                                  "attempt": attempts})
-            results[store_id] = "failed"
-            continue
-        _record(runtime, store_id, {"day": day.isoformat(), "ok": True, "attempts": attempts,
-                                    "at": now.isoformat(), "files": written})
-        results[store_id] = "ok"
-    return results
+            return "failed"
+        done_through = day.isoformat()
+    if len(days) > 1:
+        log.info("export caught up missed days", extra={
+            "store_id": store_id, "days": [d.isoformat() for d in days]})
+    _record(runtime, store_id, {"day": days[-1].isoformat(), "night": night.isoformat(),
+                                "ok": True, "attempts": attempts, "at": now.isoformat(),
+                                "files": written, "done_through": done_through,
+                                "caught_up": [d.isoformat() for d in days[:-1]]})
+    return "ok"

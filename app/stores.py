@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -41,6 +43,23 @@ def create_store(session: Session, *, platform: str, name: str, domain: str,
     session.add(store)
     session.flush()
     return store
+
+
+def from_address(store_from: str | None, config: Mapping[str, Any]) -> str:
+    """The address a store's reminders come from: its own, else the settings
+    default (CARTBACK_DEFAULT_FROM_EMAIL, or no-reply@ the host of PUBLIC_URL).
+
+    Never built from the store's domain: a WooCommerce store's domain is a URL
+    (`no-reply@https://shop…` is no address), and a shop's own domain is not
+    one the mail service may send from.
+    """
+    if store_from:
+        return store_from
+    default = config.get("DEFAULT_FROM_EMAIL")
+    if default:
+        return str(default)
+    host = urlsplit(str(config.get("PUBLIC_URL") or "")).hostname or "localhost"
+    return f"no-reply@{host}"
 
 
 def store_json(store: Store, public_url: str) -> dict[str, Any]:

@@ -80,6 +80,10 @@ class CartEvent:
     # The platform's delivery/event id, for dedupe. An adapter that turns one
     # delivery into several events gives each its own id.
     delivery_id: str | None = None
+    # The platform's id of the event itself when it has one beside the
+    # delivery's (Shopify's X-Shopify-Event-Id: two subscriptions deliver one
+    # event under two webhook ids); seen before, the event is a duplicate too.
+    event_id: str | None = None
     # Platform references used to link a checkout or an order to its cart.
     checkout_key: str | None = None
     order_ref: str | None = None

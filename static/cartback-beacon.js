@@ -11,7 +11,9 @@
  *
  * Optional: data-cart-url (default: /cart/), data-store-api (default:
  * /wp-json/wc/store/v1/cart). A page opened from a saved-cart link carries
- * ?cartback_saved=1 and the flag travels with the snapshot.
+ * ?cartback_saved=1 and the flag travels with the snapshot. A page opened
+ * through a reminder's restore link carries ?cartback_token=… (the original
+ * cart's token), which this device then reports under.
  */
 (function () {
   "use strict";
@@ -23,6 +25,13 @@
   var cartUrl = new URL(script.getAttribute("data-cart-url") || "/cart/", location.href).href;
   var EMAIL = /^[^@\s,;<>"()]+@[^@\s,;<>"()]+\.[^@\s,;<>"()]+$/;
   var KEY = "cartback_cart_token";
+
+  // A restore link (the store plugin) hands over the original cart's token, so
+  // a shopper finishing on another device stays one Cartback cart.
+  try {
+    var handed = new URLSearchParams(location.search).get("cartback_token");
+    if (handed && /^[A-Za-z0-9._:-]{8,128}$/.test(handed)) { localStorage.setItem(KEY, handed); }
+  } catch (e) { /* private mode: a new token it is */ }
 
   function cartToken() {
     var token = null;

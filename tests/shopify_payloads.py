@@ -193,7 +193,9 @@ def fake_shopify(fake: Any, scope: str = "read_orders,write_discounts,read_produ
         if "shop {" in body["query"]:
             return 200, {}, json.dumps({"data": {"shop": {
                 "name": "Cool Shop", "ianaTimezone": "Europe/Paris",
-                "contactEmail": "hi@cool.example"}}})
+                "contactEmail": "hi@cool.example", "myshopifyDomain": SHOP,
+                "url": "https://www.cool-shop.example",
+                "primaryDomain": {"host": "www.cool-shop.example"}}}})
         topic = body["variables"]["topic"]
         return 200, {}, json.dumps({"data": {"webhookSubscriptionCreate": {
             "webhookSubscription": {"id": f"gid://shopify/WebhookSubscription/{topic}",

@@ -16,8 +16,9 @@ from app.carts.intake import Applied
 from app.db.models import Store
 from app.errors import NotFound
 from app.logs import log_context
+from app.mail.links import host_of, on_hosts, vouched_hosts
 from app.runtime import Runtime
-from platforms.base import Adapter, CartEvent
+from platforms.base import Adapter, BadPayload, CartEvent
 
 
 def ingest(runtime: Runtime, store_id: int, events: Sequence[CartEvent]) -> list[Applied]:
@@ -43,9 +44,22 @@ def ingest_delivery(runtime: Runtime, store_id: int, adapter: Adapter, raw_body:
             raise NotFound(f"no {adapter.name} store {store_id}")
         adapter.verify(raw_body, headers, store.webhook_secret)
         events = adapter.parse(raw_body, headers, store.id, now)
+        if adapter.name == "custom":
+            _require_store_links(store, events)
         results = _apply_all(session, store, events, now)
     _notify(runtime, results)
     return results
+
+
+def _require_store_links(store: Store, events: Sequence[CartEvent]) -> None:
+    """The custom lane's `return_url` must be on the store's own domain (or a
+    subdomain): refused with a 400 naming the field, so the integrator learns
+    it at once rather than from shoppers landing on the home page."""
+    hosts = vouched_hosts(store.domain, store.platform_state)
+    for event in events:
+        if event.return_url and not on_hosts(event.return_url, hosts):
+            raise BadPayload("return_url", f"must be on the store's domain "
+                             f"{host_of(store.domain)} (or a subdomain of it)")
 
 
 def _store(session: Session, store_id: int) -> Store:

@@ -9,8 +9,8 @@ scheduler after the transaction commits.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -34,6 +34,12 @@ from app.mail.headers import printable
 from platforms.base import CartEvent, EventKind
 
 log = logging.getLogger(__name__)
+
+# An event dated further ahead of our clock than this is treated as happening
+# now (clamped, never refused: a platform retries or disables a webhook that
+# keeps failing). Without it, one event dated years ahead would make every
+# later real event look stale.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 # Fields copied from an event onto the row when the event carries them.
 DATA_FIELDS = (
@@ -68,9 +74,43 @@ def claim_delivery(session: Session, store_id: int, delivery_id: str) -> bool:
 
 
 def _find_cart(session: Session, event: CartEvent) -> Cart | None:
-    """The event's cart by its own key, else by any second key it carries (locked)."""
-    return find_by_keys(session, event.store_id,
-                        [event.cart_key, event.checkout_key, *event.aliases], lock=True)
+    """The event's cart by its own key, else by any second key it carries (locked).
+
+    Only an order looks a cart up by the cart's `checkout_key`: a WooCommerce
+    storefront cart keeps its `cart_hash` there, a hash of the cart's
+    contents that two shoppers with identical carts share, so a cart update
+    must never find another shopper's row by it. When an order's keys name
+    more than one cart (identical carts again), the one with the order's
+    email is the one bought.
+    """
+    if event.kind is not EventKind.ORDERED:
+        return find_by_keys(session, event.store_id, [event.cart_key, *event.aliases],
+                            lock=True)
+    keys = [event.cart_key, event.checkout_key, *event.aliases]
+    cart = find_by_keys(session, event.store_id, keys, lock=True)
+    email = normalize_email(event.email)
+    if cart is not None and email and cart.email and normalize_email(cart.email) != email:
+        same_shopper = session.scalars(
+            select(Cart).where(Cart.store_id == event.store_id,
+                               Cart.checkout_key.in_([k for k in keys if k]),
+                               func.lower(Cart.email) == email)
+            .limit(1).with_for_update()).first()
+        cart = same_shopper or cart
+    return cart
+
+
+def _find_by_order(session: Session, event: CartEvent) -> Cart | None:
+    """The cart an earlier delivery of this same order already ended (an
+    `orders/paid` after `orders/create`, a second subscription): linked by
+    email, it is known by its order reference, not by any key the order names."""
+    if not event.order_ref:
+        return None
+    return session.scalars(
+        select(Cart).where(Cart.store_id == event.store_id,
+                           Cart.status.in_((CartStatus.BOUGHT.value,
+                                            CartStatus.RECOVERED.value)),
+                           Cart.order_ref == event.order_ref)
+        .limit(1).with_for_update()).first()
 
 
 def _find_by_email(session: Session, event: CartEvent, rules: Rules) -> Cart | None:
@@ -193,10 +233,13 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
     rules = rules or Rules.for_store(store.settings, store.timezone)
     if event.delivery_id and not claim_delivery(session, store.id, event.delivery_id):
         return Applied(None, "duplicate")
+    if event.event_id and not claim_delivery(session, store.id, event.event_id):
+        return Applied(None, "duplicate")
+    event = _clamp_future(event, now)
 
     cart = _find_cart(session, event)
     if cart is None and event.kind is EventKind.ORDERED:
-        cart = _find_by_email(session, event, rules)
+        cart = _find_by_order(session, event) or _find_by_email(session, event, rules)
     created = False
     if cart is None:
         cart, created = _create(session, event, now)
@@ -230,6 +273,15 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
     _record(session, cart, event.kind.value, event, changed=changed)
     outcome = "created" if created else ("changed" if changed else "unchanged")
     return Applied(cart.id, outcome, cart.wake_at, cart.status)
+
+
+def _clamp_future(event: CartEvent, now: datetime) -> CartEvent:
+    if event.occurred_at <= now + FUTURE_TOLERANCE:
+        return event
+    log.warning("event dated in the future: treated as now",
+                extra={"store_id": event.store_id, "ahead_s":
+                       int((event.occurred_at - now).total_seconds())})
+    return replace(event, occurred_at=now)
 
 
 def _apply_order(session: Session, cart: Cart, event: CartEvent, rules: Rules) -> Applied:

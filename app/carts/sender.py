@@ -35,6 +35,7 @@ from app.mail.backoff import retry_delay
 from app.mail.links import Links
 from app.mail.message import Envelope, build
 from app.runtime import Polisher
+from app.stores import from_address
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,8 @@ class Delivered:
 def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
                         links: Links, mailer: Mailer, polisher: Polisher | None,
                         overrides: dict[str, str] | None = None,
-                        unsubscribe_mailto: str | None = None) -> Delivered:
+                        unsubscribe_mailto: str | None = None,
+                        default_from: str | None = None) -> Delivered:
     """Render and send; raises DeliveryError. Touches no database."""
     settings = effective(store.settings)
     ctx = mail_context(cart, store, links)
@@ -152,7 +154,7 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
     assert cart.email is not None  # gate 1 passed
     envelope = Envelope(
         from_name=settings["sender_name"] or store.name,
-        from_email=store.from_email or f"no-reply@{store.domain}",
+        from_email=store.from_email or default_from or from_address(None, {}),
         to_email=addresses.deliverable(cart.email) or cart.email,
         reply_to=settings["reply_to"] or None,
         unsubscribe_url=ctx.unsubscribe_url,

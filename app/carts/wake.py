@@ -18,12 +18,13 @@ from app.carts import delivery_outcomes, sender
 from app.carts.intake import next_wake
 from app.core.rules import Rules
 from app.core.waiter import MoveKind, decide
-from app.db.models import LIVE_STATUSES, Cart, CartStatus, Send
+from app.db.models import LIVE_STATUSES, Cart, CartStatus, Send, Store
 from app.errors import DeliveryError, MailPaused
 from app.logs import add_context, log_context
 from app.mail import breaker
 from app.mail.templates import overrides_for
 from app.runtime import Runtime
+from app.stores import from_address
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def _wake(runtime: Runtime, cart_id: int,
             cart, store, move.kind.value, now, links=runtime.links, mailer=runtime.mailer,
             polisher=runtime.polisher, overrides=overrides,
             unsubscribe_mailto=runtime.config.get("UNSUBSCRIBE_MAILTO"),
+            default_from=_from_default(store, runtime),
         )
     except DeliveryError as err:
         error = err
@@ -120,6 +122,15 @@ def _wake(runtime: Runtime, cart_id: int,
             cart.wake_at = next_wake(cart, now, rules)
         return (WakeResult(cart_id, move.kind.value, outcome.result, outcome.reason,
                            cart.wake_at), due)
+
+
+def _from_default(store: Store, runtime: Runtime) -> str:
+    """The settings default for a store without its own From address, said aloud
+    until the merchant sets one (admin settings, "From address")."""
+    if not store.from_email:
+        log.warning("store has no From address: sending from the default",
+                    extra={"store_id": store.id})
+    return from_address(store.from_email, runtime.config)
 
 
 def due_cart_ids(runtime: Runtime, now: datetime, batch: int = 500) -> Iterator[int]:

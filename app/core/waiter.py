@@ -49,10 +49,15 @@ def decide(cart: CartState, now: datetime, rules: Rules) -> Move | None:
     if cart.status not in LIVE_STATUSES:
         return None
     give_up_at = cart.last_activity_at + rules.give_up_after
+    if now >= give_up_at:
+        # Idle past the give-up age, however the cart reached us (a late
+        # delivery, a backfill, a reconcile, a wake after an outage): never a
+        # reminder, whatever stage it is at.
+        return GIVE_UP
     if cart.stage >= 2:
         # Nothing more to send; the cart stays `reminded` until the give-up
         # age so the list shows it as still in play.
-        return GIVE_UP if now >= give_up_at else Move(MoveKind.WAIT, give_up_at)
+        return Move(MoveKind.WAIT, give_up_at)
 
     # Any change to the cart resets the clock: both reminders wait at least
     # `first_wait` after the last activity, so a shopper still adding items is
@@ -62,7 +67,7 @@ def decide(cart: CartState, now: datetime, rules: Rules) -> Move | None:
         due = max(due, cart.stage_at + rules.second_wait)
 
     if due >= give_up_at:
-        return GIVE_UP if now >= give_up_at else Move(MoveKind.WAIT, give_up_at)
+        return Move(MoveKind.WAIT, give_up_at)
     if now < due:
         return Move(MoveKind.WAIT, due)
     return FIRST if cart.stage == 0 else SECOND

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     import click
     from flask import Blueprint
 
-    from app.db.models import Store
+    from app.db.models import Cart, Store
+    from app.mail.links import Links
     from app.runtime import Runtime
 
 # The platform-free lane: a storefront that signs its own webhooks.
@@ -101,6 +102,16 @@ class Integration:
     embedding: Embedding | None = None
     # The request header naming a delivery's topic, for the metrics.
     topic_header: str | None = None
+    # Where a reminder's return link may lead, beside the store's own domain
+    # and the hosts its sync keeps in platform_state["shop_hosts"]: hosts the
+    # platform serves every store's checkouts from.
+    checkout_hosts: tuple[str, ...] = ()
+    # The store's page a return link falls back to when the cart's own link
+    # cannot be used (its path on the store's domain).
+    cart_page: str = "/"
+    # A return link the platform builds for a cart (e.g. one that rebuilds the
+    # cart on any device), tried before the cart's own link; None when none.
+    return_link: Callable[[Cart, Links], str | None] | None = None
 
 
 def names() -> tuple[str, ...]:

@@ -20,7 +20,7 @@ is no cart token.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -41,6 +41,12 @@ HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 TOPIC_HEADER = "X-Shopify-Topic"
 SHOP_HEADER = "X-Shopify-Shop-Domain"
 WEBHOOK_ID_HEADER = "X-Shopify-Webhook-Id"
+EVENT_ID_HEADER = "X-Shopify-Event-Id"
+TRIGGERED_AT_HEADER = "X-Shopify-Triggered-At"
+# The cart attribute a theme sets when a shopper opens a saved-cart link
+# (docs/shopify.md); Shopify hides attributes starting with "_" at checkout
+# and hands them on as the checkout's `note_attributes`.
+SAVED_ATTRIBUTE = "_cartback_saved"
 
 CART_TOPICS = ("carts/create", "carts/update")
 CHECKOUT_TOPICS = ("checkouts/create", "checkouts/update")
@@ -116,8 +122,18 @@ def _country(body: Mapping[str, Any]) -> str | None:
     return None
 
 
+def shopify_header(headers: Mapping[str, str], name: str) -> str | None:
+    """A Shopify header under either spelling: `X-Shopify-Topic` or the newer
+    `Shopify-Topic` (events deliveries drop the X- prefix); any case."""
+    bare = name.removeprefix("X-")
+    return header(headers, f"X-{bare}") or header(headers, bare)
+
+
 def _first_name(body: Mapping[str, Any]) -> str | None:
-    for key in ("customer", "billing_address", "shipping_address"):
+    """The name typed at checkout (billing, then shipping address) greets the
+    shopper; the customer account's name (often someone else's, or stale)
+    only when the checkout has none."""
+    for key in ("billing_address", "shipping_address", "customer"):
         part = body.get(key)
         if isinstance(part, dict):
             name = fields.or_none(fields.text, part.get("first_name"), max_len=200, clip=True)
@@ -220,6 +236,10 @@ def checkout_events(body: Mapping[str, Any], store_id: int,
             order_ref=_id(body.get("order_id")), aliases=aliases,
         )]
     return_url = fields.or_none(fields.http_url, body.get("abandoned_checkout_url"))
+    attributes = body.get("note_attributes")
+    saved_link = isinstance(attributes, list) and any(
+        isinstance(a, dict) and a.get("name") == SAVED_ATTRIBUTE
+        and str(a.get("value")).strip().lower() in ("1", "true", "yes") for a in attributes)
     return [CartEvent(
         store_id=store_id, cart_key=cart_key, kind=EventKind.CHECKOUT_STARTED,
         occurred_at=occurred_at, items=_items(body.get("line_items")), total=total,
@@ -227,7 +247,7 @@ def checkout_events(body: Mapping[str, Any], store_id: int,
         locale=fields.or_none(fields.locale, body.get("customer_locale")),
         country=_country(body), return_url=return_url,
         marketing_consent=fields.or_none(fields.flag, body.get("buyer_accepts_marketing")),
-        delivery_id=delivery_id, checkout_key=token, aliases=aliases,
+        delivery_id=delivery_id, checkout_key=token, aliases=aliases, saved_link=saved_link,
     )]
 
 
@@ -298,12 +318,28 @@ MAPPERS: dict[str, Mapper] = {
 
 
 def topic_of(headers: Mapping[str, str]) -> str:
-    return (header(headers, TOPIC_HEADER) or "").strip().lower()
+    return (shopify_header(headers, TOPIC_HEADER) or "").strip().lower()
+
+
+def shop_of(headers: Mapping[str, str]) -> str | None:
+    return shopify_header(headers, SHOP_HEADER)
+
+
+def hmac_of(headers: Mapping[str, str]) -> str | None:
+    return shopify_header(headers, HMAC_HEADER)
 
 
 def delivery_id_of(headers: Mapping[str, str]) -> str | None:
-    value = (header(headers, WEBHOOK_ID_HEADER) or "").strip()
+    value = (shopify_header(headers, WEBHOOK_ID_HEADER) or "").strip()
     return f"shopify:{value}"[:255] if value else None
+
+
+def event_id_of(headers: Mapping[str, str]) -> str | None:
+    """One id per merchant action and topic, shared by the deliveries of every
+    subscription to it (two subscriptions, two webhook ids, one event)."""
+    value = (shopify_header(headers, EVENT_ID_HEADER) or "").strip()
+    topic = topic_of(headers)
+    return f"shopify-event:{topic}:{value}"[:255] if value else None
 
 
 class ShopifyAdapter:
@@ -311,7 +347,7 @@ class ShopifyAdapter:
 
     def verify(self, raw_body: bytes, headers: Mapping[str, str], *secrets: str) -> None:
         """Signed with the app's client secret, or the previous one during a rotation."""
-        if not verify_base64(secrets, raw_body, header(headers, HMAC_HEADER)):
+        if not verify_base64(secrets, raw_body, hmac_of(headers)):
             raise BadSignature(f"missing or wrong {HMAC_HEADER}")
 
     def parse(self, raw_body: bytes, headers: Mapping[str, str], store_id: int,
@@ -325,14 +361,20 @@ class ShopifyAdapter:
         delivery_id = delivery_id_of(headers)
         if topic == CHECKOUT_DELETE:
             body = load_json(raw_body)
-            triggered = header(headers, "X-Shopify-Triggered-At")
-            when = (fields.aware_time(triggered, "X-Shopify-Triggered-At") if triggered
+            triggered = shopify_header(headers, TRIGGERED_AT_HEADER)
+            when = (fields.aware_time(triggered, TRIGGERED_AT_HEADER) if triggered
                     else received_at)
-            return checkout_delete_events(body, store_id, delivery_id, when)
-        mapper = MAPPERS.get(topic)
-        if mapper is None:
-            return []
-        return mapper(load_json(raw_body), store_id, delivery_id)
+            events = checkout_delete_events(body, store_id, delivery_id, when)
+        else:
+            mapper = MAPPERS.get(topic)
+            if mapper is None:
+                return []
+            events = mapper(load_json(raw_body), store_id, delivery_id)
+        return with_event_id(events, event_id_of(headers))
+
+
+def with_event_id(events: list[CartEvent], event_id: str | None) -> list[CartEvent]:
+    return [replace(e, event_id=event_id) for e in events] if event_id else events
 
 
 adapter = ShopifyAdapter()

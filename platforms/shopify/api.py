@@ -95,7 +95,10 @@ mutation Subscribe($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionI
 }
 """
 
-SHOP_QUERY = "query { shop { name ianaTimezone contactEmail } }"
+# The shop's hosts (myshopifyDomain, url, primaryDomain) say where its checkout
+# links may lead (platforms/shopify/hosts.py).
+SHOP_QUERY = ("query { shop { name ianaTimezone contactEmail myshopifyDomain url "
+              "primaryDomain { host } } }")
 
 ABANDONED_CHECKOUTS = """
 query Checkouts($query: String!, $after: String) {

@@ -9,14 +9,27 @@ Wire facts (shared/reference/platforms.md, WooCommerce sections):
   order id + `date_modified_gmt` + status instead.
 - Block checkout creates `checkout-draft` orders: checkout started with an
   email, never a placed order.
-- REST v3 money is decimal strings.
+- REST v3 money is decimal strings. Quantities may be decimal (weight-based
+  plugins); names are HTML-escaped (`Ship Your Idea &ndash; Color: Black`),
+  decoded once here so the mail escapes them exactly once.
+- Statuses: anything but `pending`, `failed`, `checkout-draft`, `cancelled`
+  (and `trash`) means paid or handled, including statuses plugins add
+  (`ready-for-pickup`…), so it stops the cart.
+- `created_via` says who made the order: `checkout`/`store-api` is a shopper;
+  `admin` (wp-admin) and `rest-api` are the merchant, whose pending orders
+  are invoices, not abandoned checkouts.
+- Webhooks set to API v1 carry no `*_gmt` dates and legacy (v3 of the old
+  `wc-api`) ones wrap the order in `{"order": …}`: both are refused with a
+  message saying to pick API version 3.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -37,9 +50,14 @@ SOURCE = "X-WC-Webhook-Source"
 TOPIC = "X-WC-Webhook-Topic"
 PING_RE = re.compile(rb"^webhook_id=\d+$")
 
-PLACED = {"processing", "on-hold", "completed"}
+# Every other status (processing, on-hold, completed, refunded and whatever a
+# plugin adds) means the order was paid or is being handled.
 PAYMENT_ABANDONED = {"pending", "failed"}
+DRAFT = "checkout-draft"
 GONE = {"cancelled", "trash"}
+MERCHANT_MADE = {"admin", "rest-api"}
+PICK_V3 = ("looks like an API v1 or legacy webhook: edit it in WooCommerce > Settings > "
+           "Advanced > Webhooks and set API version to WP REST API Integration v3")
 WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted")
 
 
@@ -49,6 +67,21 @@ def origin_of(url: str) -> str:
     if not parts.scheme or not parts.netloc:
         return ""
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def same_site(source: str, connected: str) -> bool:
+    """`X-WC-Webhook-Source` (home_url with a trailing slash) against the URL the
+    store was connected with, read the way a merchant reads them: the scheme
+    (WordPress may say http behind an https proxy), `www.` and a trailing
+    slash do not count; the path counts only when the connected URL has one
+    (a WordPress in a subfolder)."""
+    given, ours = urlsplit(source.strip()), urlsplit(connected.strip())
+    if not given.netloc or not ours.netloc:
+        return False
+    if given.netloc.lower().removeprefix("www.") != ours.netloc.lower().removeprefix("www."):
+        return False
+    path = ours.path.rstrip("/")
+    return not path or given.path.rstrip("/") == path
 
 
 def is_ping(raw_body: bytes, headers: Mapping[str, str]) -> bool:
@@ -66,14 +99,41 @@ def authorize_url(store_url: str, *, app_name: str, state: str, callback_url: st
     return f"{origin_of(store_url)}/wc-auth/v1/authorize?{query}"
 
 
-def _order_items(order: Mapping[str, Any]) -> tuple[Item, ...]:
+def decoded(value: Any) -> Any:
+    """A WooCommerce string with its HTML entities decoded (once)."""
+    return html.unescape(value) if isinstance(value, str) else value
+
+
+def quantity_and_price(quantity: Any, price: Decimal, where: str, *,
+                       high: int = fields.MAX_QUANTITY) -> tuple[int, Decimal, str]:
+    """A whole quantity as is; a decimal one (1.5 kg) as one line at the line's
+    price, its amount kept in the title, so every total stays right."""
+    if isinstance(quantity, (int, Decimal, str)) and not isinstance(quantity, bool):
+        try:
+            amount = Decimal(str(quantity).strip())
+        except ArithmeticError:
+            amount = None
+        if amount is not None and amount.is_finite() and 0 <= amount <= high:
+            if amount == amount.to_integral_value():
+                return int(amount), price, ""
+            return 1, (price * amount).quantize(Decimal("0.01")), f" (× {amount.normalize()})"
+    raise BadPayload(where, f"must be a number between 0 and {high}")
+
+
+def _order_items(order: Mapping[str, Any]) -> tuple[Item, ...] | None:
+    if "line_items" not in order:
+        return None  # said nothing about the items: the row keeps what it has
     items = []
     for where, line in fields.objects(order.get("line_items"), "line_items", clip=True):
         image = line.get("image") if isinstance(line.get("image"), dict) else {}
+        quantity, price, amount = quantity_and_price(
+            line.get("quantity", 1), fields.money(line.get("price", "0"), f"{where}.price"),
+            f"{where}.quantity")
+        title = fields.or_none(fields.text, decoded(line.get("name")), max_len=480, clip=True)
         items.append(Item(
-            title=fields.or_none(fields.text, line.get("name"), max_len=500, clip=True) or "Item",
-            quantity=fields.whole(line.get("quantity", 1), f"{where}.quantity"),
-            unit_price=fields.money(line.get("price", "0"), f"{where}.price"),
+            title=f"{title or 'Item'}{amount}",
+            quantity=quantity,
+            unit_price=price,
             sku=fields.or_none(fields.ident, line.get("sku")),
             image_url=fields.or_none(fields.http_url, image.get("src")),
         ))
@@ -97,6 +157,10 @@ class WooCommerceAdapter:
         topic = (header(headers, TOPIC) or "").strip()
         if topic.startswith("action.") or "action" in body:
             return []  # e.g. action.woocommerce_add_to_cart: carries no cart, nothing to do
+        if isinstance(body.get("order"), dict) or (
+                "status" in body and "date_modified_gmt" not in body
+                and "date_created_gmt" not in body):
+            raise BadPayload("body", PICK_V3)
         if "id" not in body or isinstance(body["id"], bool) or not isinstance(body["id"], int):
             raise BadPayload("id", "must be the order id")
         if topic == "order.deleted" or set(body) == {"id"}:
@@ -125,23 +189,24 @@ class WooCommerceAdapter:
             total=fields.money(order.get("total", "0"), "total"),
             currency=fields.or_none(fields.currency, order.get("currency")),
             email=fields.or_none(fields.email, billing.get("email")),
-            first_name=fields.or_none(fields.text, billing.get("first_name"), max_len=200,
-                                      clip=True),
+            first_name=fields.or_none(fields.text, decoded(billing.get("first_name")),
+                                      max_len=200, clip=True),
             country=fields.or_none(fields.country, billing.get("country")),
             delivery_id=f"wc:{order['id']}:{modified.isoformat()}:{status}",
             order_ref=str(order.get("number") or order["id"]),
         )
-        if status in PLACED:
-            return [CartEvent(kind=EventKind.ORDERED, **common)]
         if status in GONE:
             return [CartEvent(kind=EventKind.DELETED, **common)]
-        if status == "checkout-draft" or (status in PAYMENT_ABANDONED
-                                          and order.get("needs_payment", True)):
+        if status not in PAYMENT_ABANDONED and status != DRAFT:
+            return [CartEvent(kind=EventKind.ORDERED, **common)]  # paid or handled
+        if isinstance(order.get("created_via"), str) and order["created_via"] in MERCHANT_MADE:
+            return []  # an invoice the merchant made, not a shopper's abandoned checkout
+        if status == DRAFT or order.get("needs_payment", True):
             return_url = (fields.or_none(fields.http_url, order.get("payment_url"))
                           if status in PAYMENT_ABANDONED else None)
             return [CartEvent(kind=EventKind.CHECKOUT_STARTED, items=_order_items(order),
                               return_url=return_url, **common)]
-        return []  # refunded and other after-sale states change nothing for reminders
+        return []  # pending but needing no payment: nothing to remind about
 
 
 adapter = WooCommerceAdapter()

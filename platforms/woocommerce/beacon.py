@@ -19,6 +19,7 @@ from typing import Any
 
 from platforms import fields
 from platforms.base import BadPayload, CartEvent, EventKind, Item, load_json_object
+from platforms.woocommerce.adapter import decoded, quantity_and_price
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 MAX_ITEMS = 100
@@ -52,11 +53,15 @@ def parse_beacon(raw_body: bytes, store_id: int, received_at: datetime) -> CartE
         prices = raw.get("prices") if isinstance(raw.get("prices"), dict) else {}
         images = raw.get("images") if isinstance(raw.get("images"), list) else []
         image = images[0] if images and isinstance(images[0], dict) else {}
+        quantity, price, amount = quantity_and_price(
+            raw.get("quantity"), minor_units(prices.get("price", "0"),
+                                             prices.get("currency_minor_unit", minor),
+                                             f"{where}.price"), f"{where}.quantity", high=999)
+        title = fields.or_none(fields.text, decoded(raw.get("name")), max_len=280, clip=True)
         items.append(Item(
-            title=fields.or_none(fields.text, raw.get("name"), max_len=300, clip=True) or "Item",
-            quantity=fields.whole(raw.get("quantity"), f"{where}.quantity", high=999),
-            unit_price=minor_units(prices.get("price", "0"),
-                                   prices.get("currency_minor_unit", minor), f"{where}.price"),
+            title=f"{title or 'Item'}{amount}",
+            quantity=quantity,
+            unit_price=price,
             sku=fields.or_none(fields.ident, raw.get("sku"), max_len=100),
             image_url=fields.or_none(fields.http_url, image.get("thumbnail") or image.get("src")),
             product_url=fields.or_none(fields.http_url, raw.get("permalink")),

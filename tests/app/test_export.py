@@ -7,6 +7,7 @@ import csv
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import responses
@@ -22,14 +23,16 @@ DAY = date(2026, 11, 23)
 
 
 @pytest.fixture
-def day_of_carts(post_custom, runtime):
+def day_of_carts(post_custom, runtime, clock):
     post_custom(cart_body(cart_id="a", items=[{"title": "Linen shirt", "quantity": 2,
                                                 "price": "49.00"}], total="98.00"))
     post_custom(cart_body(cart_id="b", email="bob@example.com", first_name="Bob"))
-    post_custom(cart_body(cart_id="c", occurred_at=T0 + timedelta(days=1)))  # the next day
     wake_due(runtime, T0 + timedelta(hours=4))
+    clock.set(T0 + timedelta(hours=6))
     post_custom(cart_body("order.placed", cart_id="a", occurred_at=T0 + timedelta(hours=6),
                           total="98.00"))
+    clock.set(T0 + timedelta(days=1))
+    post_custom(cart_body(cart_id="c", occurred_at=T0 + timedelta(days=1)))  # the next day
 
 
 def test_export_writes_csv_and_xlsx_for_the_stores_day(day_of_carts, runtime, store):
@@ -164,3 +167,48 @@ def test_export_cli_by_hand(runner, day_of_carts, store):
     assert result.output.count(".csv") == 1 and result.output.count(".xlsx") == 1
     bad = runner.invoke(["export", "--store", str(store.id), "--date", "23/11/2026"])
     assert bad.exit_code != 0
+
+
+def exported_days(runtime, store):
+    folder = Path(runtime.config["EXPORT_DIR"]) / str(store.id)
+    return sorted(p.stem for p in folder.glob("*.csv"))
+
+
+def test_export_missed_night_is_caught_up_on_the_next_run(day_of_carts, runtime, store):
+    assert export.export_due(runtime, datetime(2026, 11, 23, 0, 40, tzinfo=UTC)) == {
+        store.id: "ok"}  # the 22nd, on time
+    # The scheduler was down through the night of the 24th (nothing ran), back on the 25th.
+    assert export.export_due(runtime, datetime(2026, 11, 25, 0, 31, tzinfo=UTC)) == {
+        store.id: "ok"}
+    assert exported_days(runtime, store) == ["2026-11-22", "2026-11-23", "2026-11-24"]
+    with open(Path(runtime.config["EXPORT_DIR"]) / str(store.id) / "2026-11-23.csv",
+              encoding="utf-8-sig") as handle:
+        assert len(list(csv.reader(handle))) == 3  # header and the day's two carts
+    with runtime.db.new_session() as session:
+        state = session.get(Store, store.id).platform_state["export"]
+    assert state["ok"] and state["done_through"] == "2026-11-24"
+    assert state["caught_up"] == ["2026-11-23"]
+    # Nothing more to do until the next night.
+    assert export.export_due(runtime, datetime(2026, 11, 25, 6, 0, tzinfo=UTC)) == {}
+
+
+def test_export_day_whose_retries_all_failed_is_retried_the_next_night(day_of_carts, runtime,
+                                                                       store):
+    def broken(*args):
+        raise ConnectionError("disk full")
+
+    with runtime.db.transaction() as session:
+        row = session.get(Store, store.id)
+        row.credentials = encrypt_json(runtime.fernet(),
+                                       {"google_service_account": {"type": "service_account"}})
+        row.platform_state = {"google_sheet": {"spreadsheet_id": "S"}}
+    night = datetime(2026, 11, 24, 0, 31, tzinfo=UTC)
+    for later in (0, 5, 35, 155):  # the first try and its three retries
+        assert export.export_due(runtime, night + timedelta(minutes=later), broken) == {
+            store.id: "failed"}
+    assert export.export_due(runtime, night + timedelta(hours=20), broken) == {}
+    sheets = []
+    ok = export.export_due(runtime, night + timedelta(days=1),
+                           lambda account, sheet, tab, values: sheets.append(tab))
+    assert ok == {store.id: "ok"}
+    assert sheets == ["2026-11-23", "2026-11-24"]

@@ -54,9 +54,10 @@ def test_flow_no_reminder_after_an_order(post_custom, runner, outbox, runtime):
         assert session.scalars(select(Cart)).one().status == "bought"
 
 
-def test_flow_order_after_reminder_is_recovered(post_custom, runner, runtime):
+def test_flow_order_after_reminder_is_recovered(post_custom, runner, runtime, clock):
     post_custom(cart_body())
     wake_due(runner, T0 + timedelta(hours=4))
+    clock.set(T0 + timedelta(hours=6))
     post_custom(cart_body("order.placed", occurred_at=T0 + timedelta(hours=6)))
     assert wake_due(runner, T0 + timedelta(days=2)) == []
     with runtime.db.new_session() as session:

@@ -45,7 +45,8 @@ def test_intake_late_event_delivered_long_after_is_due_now(runtime, store, clock
     assert applied.wake_at == clock.now
 
 
-def test_intake_older_event_never_overwrites_newer_state(runtime, store):
+def test_intake_older_event_never_overwrites_newer_state(runtime, store, clock):
+    clock.set(T0 + timedelta(minutes=10))
     newer = event(store, at=T0 + timedelta(minutes=10), email="new@example.com")
     older = event(store, at=T0, email="old@example.com")
     ingest(runtime, store.id, [newer])
@@ -75,8 +76,9 @@ def test_intake_order_delivered_before_an_older_cart_update_still_wins(runtime, 
     assert cart.status == "bought" and cart.wake_at is None
 
 
-def test_intake_change_resets_clock_but_repeat_does_not(runtime, store):
+def test_intake_change_resets_clock_but_repeat_does_not(runtime, store, clock):
     ingest(runtime, store.id, [event(store)])
+    clock.set(T0 + timedelta(hours=2))
     same = event(store, EventKind.UPDATED, at=T0 + timedelta(hours=1))
     [applied] = ingest(runtime, store.id, [same])
     assert applied.outcome == "unchanged"

@@ -134,7 +134,8 @@ def test_unverified_mail_from_pauses_only_that_store(ses, post_custom, make_stor
 
     post_custom(cart_body(cart_id="a"))
     other = make_store(name="Other", domain="other.example", from_email="hi@other.example")
-    raw = json.dumps(cart_body(cart_id="b", email="bob@example.com")).encode()
+    raw = json.dumps(cart_body(cart_id="b", email="bob@example.com",
+                               return_url="https://other.example/cart/b")).encode()
     client.post(f"/webhooks/custom/{other.id}", data=raw,
                 headers={"X-Cartback-Hmac-Sha256": sign_base64(other.webhook_secret, raw)})
     refuse(ses, "MailFromDomainNotVerifiedException")

@@ -40,7 +40,8 @@ def test_stop_store_leaves_ended_carts_and_other_stores_alone(runtime, make_stor
     other = make_store(name="Other", domain="other.example")
     post_custom(cart_body(cart_id="live"))
     post_custom(cart_body(event="order.placed", cart_id="bought", email="bo@example.com"))
-    post_custom(cart_body(cart_id="elsewhere"), target=other)
+    post_custom(cart_body(cart_id="elsewhere", return_url="https://other.example/cart/9"),
+                target=other)
     carts = _carts(runtime)
     with runtime.db.transaction() as session:
         stopped = stop_store(session, carts["live"].store_id, reason="uninstalled",

@@ -71,3 +71,11 @@ def test_waiter_no_move_for_finished_carts(status):
 def test_waiter_uses_store_rules():
     rules = Rules(first_wait=timedelta(minutes=30))
     assert decide(FakeCart(), T0 + timedelta(minutes=30), rules).kind is MoveKind.FIRST
+
+
+@pytest.mark.parametrize("stage,status", [(0, "active"), (1, "reminded")])
+def test_waiter_never_reminds_a_cart_already_past_the_give_up_age(stage, status):
+    # A cart that reaches the waiter 12 days idle (late delivery, backfill, outage).
+    cart = FakeCart(status=status, stage=stage,
+                    stage_at=T0 + timedelta(hours=4) if stage else None)
+    assert decide(cart, T0 + timedelta(days=12), RULES).kind is MoveKind.GIVE_UP

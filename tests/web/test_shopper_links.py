@@ -120,12 +120,17 @@ def test_return_link_records_the_click_and_redirects_to_the_cart(post_custom, ru
 
 
 def test_return_link_never_redirects_off_the_store(post_custom, runtime, client):
-    post_custom(cart_body(return_url="https://evil.example/phish"))
-    with runtime.db.new_session() as session:
-        cart_id = session.scalars(select(Cart.id)).one()
+    post_custom(cart_body())
+    with runtime.db.transaction() as session:
+        cart = session.scalars(select(Cart)).one()
+        cart.return_url = "https://evil.example/phish"  # however it got there
+        cart_id = cart.id
     response = client.get(path_of(runtime.links.return_url(cart_id)))
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).hostname == "maple.example"
+    with runtime.db.new_session() as session:
+        click = session.scalars(select(Activity).where(Activity.kind == "click")).one()
+    assert click.detail == {"fallback": "unvouched_host", "host": "evil.example"}
 
 
 def test_return_link_tampered_is_a_friendly_400(client, runtime):
@@ -151,13 +156,16 @@ def test_return_link_for_a_cart_that_is_gone_is_400(client, runtime):
     "https://maple.example.evil.example/cart",
 ])
 def test_return_link_refuses_tricks_that_leave_the_store(hostile):
-    from app.web.shopper import _same_site
+    from app.mail.links import on_hosts
 
-    assert not _same_site(hostile, "maple.example")
+    assert not on_hosts(hostile, ["maple.example"])
 
 
 def test_return_link_accepts_the_store_and_its_subdomains():
-    from app.web.shopper import _same_site
+    from app.mail.links import on_hosts
 
-    assert _same_site("https://maple.example/cart/1?x=1", "maple.example")
-    assert _same_site("https://shop.maple.example/cart", "maple.example")
+    assert on_hosts("https://maple.example/cart/1?x=1", ["maple.example"])
+    assert on_hosts("https://shop.maple.example/cart", ["maple.example"])
+    # A www. host vouches for its checkout. sibling, not for look-alikes.
+    assert on_hosts("https://checkout.maple.example/c/1", ["www.maple.example"])
+    assert not on_hosts("https://evilmaple.example/c/1", ["www.maple.example"])

@@ -55,7 +55,8 @@ def test_scheduling_wake_that_fell_due_while_down_runs_after_start(app, runtime,
     assert app.extensions["cartback_timers"].when(cart.id) == cart.wake_at
 
 
-def test_scheduling_new_cart_arms_its_timer_through_intake(app, runtime, post_custom):
+def test_scheduling_new_cart_arms_its_timer_through_intake(app, runtime, post_custom, clock):
+    clock.set(datetime.now(UTC))
     start_timers(app, runtime)
     timers = app.extensions["cartback_timers"]
     try:

@@ -12,7 +12,10 @@ from typing import Any
 
 from app.errors import ConfigError
 
-DEFAULT_SCOPES = "read_orders,write_discounts,read_products"
+# Only what a feature uses: read_orders for every carts/*, checkouts/* and
+# orders/* topic and the reconcile. Ask for write_discounts or read_products
+# only with the feature that needs them (Shopify shows the merchant each one).
+DEFAULT_SCOPES = "read_orders"
 # read_orders is what every carts/*, checkouts/* and orders/* subscription needs.
 REQUIRED_SCOPES = ("read_orders",)
 DEFAULT_API_VERSION = "2026-07"

@@ -39,6 +39,7 @@ from platforms.base import CartEvent, EventKind
 from platforms.shopify.adapter import SUBSCRIBED_TOPICS
 from platforms.shopify.api import Grant, ShopifyApiError, ShopifyClient
 from platforms.shopify.auth import clean_shop, scopes_cover
+from platforms.shopify.hosts import shop_hosts
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,9 @@ def save_install(runtime: Runtime, shop: str, grant: Grant, now: datetime, *, vi
                 store.from_email = from_email
         state = dict(store.platform_state or {})
         state.update(installed_via=via, installed_at=now.isoformat(), scopes=grant.scope)
+        hosts = shop_hosts(info)
+        if hosts:  # where its checkout links may lead (the sync refreshes them)
+            state.update(shop_hosts=hosts, shop_hosts_at=now.isoformat())
         state.pop("uninstalled_at", None)
         store.platform_state = state
         store_id = store.id

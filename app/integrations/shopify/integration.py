@@ -11,6 +11,7 @@ from app.integrations.shopify import cli, sync, views
 from app.runtime import Runtime
 from platforms.shopify.adapter import TOPIC_HEADER
 from platforms.shopify.auth import frame_ancestors
+from platforms.shopify.hosts import CHECKOUT_HOSTS
 
 
 def reconcile(runtime: Runtime) -> object:
@@ -37,4 +38,7 @@ integration = Integration(
     embedding=Embedding(frame_ancestors=admin_frame_ancestors,
                         head_template="shopify/admin_head.html", head_context=admin_head),
     topic_header=TOPIC_HEADER,
+    checkout_hosts=CHECKOUT_HOSTS,
+    # A shop's /cart brings the cart back on the shopper's own device.
+    cart_page="/cart",
 )

@@ -28,7 +28,8 @@ from app.integrations.shopify.install import PLATFORM, access_token, client_for
 from app.runtime import Runtime
 from platforms.base import BadPayload, CartEvent, EventKind
 from platforms.shopify.adapter import checkout_events, order_events
-from platforms.shopify.api import ShopifyApiError
+from platforms.shopify.api import ShopifyApiError, ShopifyClient
+from platforms.shopify.hosts import shop_hosts
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 FIRST_LOOKBACK = timedelta(days=1)
 # Shopify's search index lags writes a little: overlap each window.
 OVERLAP = timedelta(minutes=10)
+# How often the shop's hosts (where its checkout links may lead) are re-read.
+HOSTS_EVERY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,16 @@ def _news_only(runtime: Runtime, store_id: int, events: list[CartEvent]) -> list
     return kept
 
 
+def _hosts_if_due(client: ShopifyClient, token: str, state: dict[str, object],
+                  now: datetime) -> list[str]:
+    """The shop's hosts, re-read once a day (a merchant may connect a new domain);
+    [] when not due or when Shopify names none (the known ones are kept)."""
+    last = state.get("shop_hosts_at")
+    if isinstance(last, str) and now - datetime.fromisoformat(last) < HOSTS_EVERY:
+        return []
+    return shop_hosts(client.shop_info(token))
+
+
 def reconcile(runtime: Runtime, store_id: int, now: datetime,
               http: requests.Session | None = None) -> SyncResult:
     with runtime.db.new_session() as session:
@@ -108,6 +121,7 @@ def reconcile(runtime: Runtime, store_id: int, now: datetime,
         client = client_for(runtime, shop, http)
         checkouts = list(client.checkouts_since(token, since))
         orders = list(client.orders_since(token, since))
+        hosts = _hosts_if_due(client, token, state, now)
     except (ShopifyApiError, CartbackError) as err:  # one store's failure stops no other
         log.warning("shopify sync failed", extra={"store_id": store_id, "error": str(err)})
         return SyncResult(store_id, ok=False, error=type(err).__name__)
@@ -121,7 +135,9 @@ def reconcile(runtime: Runtime, store_id: int, now: datetime,
         if store is not None:
             store.platform_state = {**(store.platform_state or {}),
                                     "synced_until": now.isoformat(),
-                                    "last_sync": {"at": now.isoformat(), "applied": applied}}
+                                    "last_sync": {"at": now.isoformat(), "applied": applied},
+                                    **({"shop_hosts": hosts, "shop_hosts_at": now.isoformat()}
+                                       if hosts else {})}
     log.info("shopify sync done", extra={"store_id": store_id, "checkouts": len(checkouts),
                                          "orders": len(orders), "applied": applied})
     return SyncResult(store_id, ok=True, checkouts=len(checkouts), orders=len(orders),

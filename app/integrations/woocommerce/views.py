@@ -9,14 +9,16 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 from flask.typing import ResponseReturnValue
 
 from app.carts.ingest import ingest, ingest_delivery
-from app.db.models import Store
-from app.errors import BadRequest, ConnectError, NotFound, StoreInputError, Unauthorized
+from app.db.models import Cart, Store
+from app.errors import BadRequest, BadToken, ConnectError, NotFound, StoreInputError, Unauthorized
 from app.integrations.woocommerce import connect as woocommerce_store
+from app.integrations.woocommerce.restore import restore_payload
+from app.mail.links import RESTORE
 from app.runtime import Runtime
 from app.web import runtime
 from app.web.ratelimit import SlidingWindow
 from platforms.base import BadPayload, BadSignature, header
-from platforms.woocommerce.adapter import SOURCE, adapter, is_ping, origin_of
+from platforms.woocommerce.adapter import SOURCE, adapter, is_ping, origin_of, same_site
 from platforms.woocommerce.beacon import parse_beacon
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ def connected() -> ResponseReturnValue:
 @bp.post("/webhooks/woocommerce/<int:store_id>")
 def webhook(store_id: int) -> ResponseReturnValue:
     rt = runtime()
+    # A WooCommerce order with many lines is larger than other routes allow.
+    request.max_content_length = rt.config["PLATFORM_BODY_BYTES"]
     raw = request.get_data(cache=False)
     if is_ping(raw, request.headers):
         return jsonify({"ok": True, "ping": True})
@@ -89,9 +93,14 @@ def webhook(store_id: int) -> ResponseReturnValue:
             raise NotFound(f"no woocommerce store {store_id}")
         domain = store.domain
     source = header(request.headers, SOURCE) or ""
+    if not same_site(source, domain):
+        log.warning("webhook refused: X-WC-Webhook-Source names another site than the one "
+                    "connected", extra={"store_id": store_id, "source": source[:200],
+                                        "connected": domain})
+        raise Unauthorized(f"X-WC-Webhook-Source {source[:200]!r} is not this store ({domain})")
     if origin_of(source) != origin_of(domain):
-        log.info("webhook refused: source mismatch", extra={"store_id": store_id})
-        raise Unauthorized("X-WC-Webhook-Source is not this store")
+        log.info("webhook source differs from the connected URL only by scheme or www",
+                 extra={"store_id": store_id, "source": source[:200], "connected": domain})
     try:
         results = ingest_delivery(rt, store_id, adapter, raw, request.headers)
     except BadSignature as err:
@@ -101,6 +110,24 @@ def webhook(store_id: int) -> ResponseReturnValue:
         raise BadRequest(f"{err.field}: {err.reason}") from err
     return jsonify({"ok": True, "results": [
         {"cart_id": r.cart_id, "outcome": r.outcome, "status": r.status} for r in results]})
+
+
+# --- restore links ---------------------------------------------------------------------------
+
+@bp.get("/restore/<token>")
+def restore(token: str) -> ResponseReturnValue:
+    """What the store's plugin needs to rebuild a storefront cart (see restore.py)."""
+    rt = runtime()
+    try:
+        cart_id = rt.links.cart_id(RESTORE, token)
+    except BadToken:
+        return jsonify({"error": "unknown or tampered link"}), 404
+    with rt.db.new_session() as session:
+        cart = session.get(Cart, cart_id)
+        payload = restore_payload(cart) if cart is not None else None
+    if payload is None:
+        return jsonify({"error": "no cart to restore"}), 404
+    return jsonify(payload)
 
 
 # --- the storefront beacon ------------------------------------------------------------------

@@ -53,7 +53,7 @@ def test_install_redirects_to_the_grant_screen_with_a_stored_state(client, runti
     query = parse_qs(url.query)
     assert (url.scheme, url.netloc, url.path) == ("https", SHOP, "/admin/oauth/authorize")
     assert query["client_id"] == [API_KEY]
-    assert query["scope"] == ["read_orders,write_discounts,read_products"]
+    assert query["scope"] == ["read_orders"]  # only what a feature uses
     assert query["redirect_uri"] == ["https://cartback.test/shopify/callback"]
     with runtime.db.new_session() as session:
         [state] = session.scalars(select(OAuthState)).all()

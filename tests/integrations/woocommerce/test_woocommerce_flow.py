@@ -246,7 +246,7 @@ def fresh_limits(monkeypatch):
 
 
 def test_beacon_cart_with_an_email_gets_a_reminder_and_the_order_stops_it(
-        client, woo_store, runtime, outbox):
+        client, woo_store, runtime, outbox, clock):
     response = beacon(client, woo_store, snapshot())
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == SHOP
@@ -256,6 +256,7 @@ def test_beacon_cart_with_an_email_gets_a_reminder_and_the_order_stops_it(
     [message] = outbox()
     assert "€18.00" in message.get_body(("plain",)).get_content()
     # The order names the beacon's cart hash: the same cart is stopped.
+    clock.set(T0 + timedelta(hours=5))
     signed(client, woo_store, order("processing", "2026-11-23T14:00:00",
                                     cart_hash="feedface1234"))
     [cart] = carts(runtime)

@@ -85,7 +85,8 @@ def test_shopify_checkout_maps_its_own_email_not_the_customers():
     assert event.cart_key == CART_TOKEN
     assert event.checkout_key == CHECKOUT_TOKEN
     assert event.email == "example@email.com"  # customer.email is john@example.com
-    assert event.first_name == "John"
+    # The name typed at checkout (billing Bob), not the customer account's (John).
+    assert event.first_name == "Bob"
     assert event.locale == "en-GB"
     assert event.country == "CA"
     assert event.currency == "EUR"

@@ -264,6 +264,7 @@ def test_admin_dashboard_counts_and_chart(admin, store, runtime, post_custom, cl
     post_custom(cart_body(cart_id="a"))
     post_custom(cart_body(cart_id="b", email=None))
     wake_due(runtime, T0 + timedelta(hours=4))
+    clock.set(T0 + timedelta(hours=6))
     post_custom(cart_body("order.placed", cart_id="a", occurred_at=T0 + timedelta(hours=6)))
     clock.set(T0 + timedelta(days=1))
     page = admin(store).get("/admin/", days="7").get_data(as_text=True)
