@@ -84,27 +84,42 @@ def _wake(runtime: Runtime, cart_id: int,
             return WakeResult(cart_id, move.kind.value, attempt.result, attempt.reason,
                               cart.wake_at), due
         send_id = attempt.send_id
+        claimed = sender.fingerprint(cart)
         overrides = overrides_for(session, store.id)
+
+    def still_current() -> str | None:
+        with runtime.db.new_session() as check:
+            return sender.why_not_send(check, cart_id, send_id, claimed)
 
     # Outside any transaction: rendering, the model call and the mail server
     # may each take a while, and the claim already protects against a twin.
+    # The message is built from the row as claimed; `still_current` re-reads
+    # it just before the hand-over, so an update meanwhile means no send.
     delivered: sender.Delivered | None = None
     error: DeliveryError | None = None
+    overtaken: str | None = None
     try:
         delivered = sender.compose_and_deliver(
             cart, store, move.kind.value, now, links=runtime.links, mailer=runtime.mailer,
             polisher=runtime.polisher, overrides=overrides,
             unsubscribe_mailto=runtime.config.get("UNSUBSCRIBE_MAILTO"),
+            still_current=still_current,
         )
     except DeliveryError as err:
         error = err
+    except sender.Overtaken as err:
+        overtaken = err.reason
 
     with runtime.db.transaction() as session:
-        cart = session.get(Cart, cart_id, with_for_update=True)
-        send = session.get(Send, send_id)
-        assert cart is not None and send is not None
-        outcome = sender.record_delivery(session, cart, send, now, delivered, error)
-        if outcome.until is None:
+        cart = session.get(Cart, cart_id, with_for_update=True, populate_existing=True)
+        send = session.get(Send, send_id, populate_existing=True)
+        if overtaken is not None:
+            outcome = sender.release_claim(session, cart, send, now, overtaken)
+        else:
+            outcome = sender.record_delivery(session, cart, send, now, delivered, error)
+        if cart is None:
+            return WakeResult(cart_id, move.kind.value, outcome.result, outcome.reason), due
+        if outcome.until is None and cart.status in LIVE_STATUSES and cart.store.installed:
             cart.wake_at = next_wake(cart, now, rules)
         return (WakeResult(cart_id, move.kind.value, outcome.result, outcome.reason,
                            cart.wake_at), due)
