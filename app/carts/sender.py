@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.carts.history import StoreHistory
+from app.carts.intake import normalize_email
 from app.core import gates
 from app.core.rules import Rules, effective
 from app.db.models import LIVE_STATUSES, Activity, Cart, CartStatus, Send, SendResult, Store
@@ -41,6 +42,7 @@ from app.mail import compose
 from app.mail.backends import Mailer
 from app.mail.links import Links
 from app.mail.message import Envelope, build
+from app.privacy import tombstones
 from app.runtime import Polisher
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,8 @@ def why_not_send(session: Session, cart_id: int, send_id: int,
         return cart.ended_reason or cart.status
     if cart.email and StoreHistory(session, cart.store_id).is_suppressed(cart.email, cart.id):
         return "unsubscribed"
+    if tombstones.is_erased(session, cart.store, normalize_email(cart.email)):
+        return "erased"
     if fingerprint(cart) != claimed:
         return "cart changed"
     return None
