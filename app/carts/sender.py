@@ -32,7 +32,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.carts.history import StoreHistory
+from app.carts.history import StoreHistory, lock_shopper
 from app.carts.intake import normalize_email
 from app.core import gates
 from app.core.rules import Rules, effective
@@ -106,6 +106,8 @@ def _advance(cart: Cart, move: str, now: datetime) -> None:
 
 def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: datetime,
                    rules: Rules) -> Attempt:
+    # Gate 3 and the claim are one atomic step per shopper (across their carts).
+    lock_shopper(session, store, cart.email, now)
     ctx = gates.GateContext(
         cart_id=cart.id, move=move, email=cart.email, timezone=cart.timezone,
         locale=cart.locale, country=cart.country, marketing_consent=cart.marketing_consent,

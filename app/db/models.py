@@ -272,6 +272,27 @@ class Tombstone(Base):
     __table_args__ = (UniqueConstraint("store_id", "kind", "digest"),)
 
 
+class ShopperLock(Base):
+    """One row per shopper of a store, locked while a reminder to them is claimed.
+
+    Gate 3 (one reminder per shopper per window, across carts) reads the
+    shopper's recent sends, then the claim writes one: two wakes for two
+    carts of one shopper must not both read before either writes. Each claim
+    first upserts this row, which PostgreSQL row-locks and SQLite
+    write-locks until the claim commits, so the second wake's gate sees the
+    first one's claim. `shopper` is a keyed hash (app.privacy.tombstones).
+    """
+
+    __tablename__ = "shopper_locks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    shopper: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("store_id", "shopper"),)
+
+
 class TemplateOverride(Base):
     """A merchant's edited template part (e.g. `first.subject.txt`), last good one."""
 
