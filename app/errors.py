@@ -32,6 +32,17 @@ class BadRequest(CartbackError):
         self.public_message = message
 
 
+class Busy(CartbackError):
+    """The database could not apply the change in time; nothing was written.
+
+    Answered 503 so the platform retries the delivery later (and the retry is
+    applied once: the delivery id was rolled back with everything else).
+    """
+
+    status = 503
+    public_message = "busy, retry later"
+
+
 class DeliveryError(CartbackError):
     """A mail backend could not hand the message over.
 
