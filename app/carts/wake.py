@@ -22,6 +22,7 @@ from app.db.models import LIVE_STATUSES, Cart, CartStatus, Send
 from app.errors import DeliveryError
 from app.logs import add_context, log_context
 from app.mail.templates import overrides_for
+from app.metrics import WAKE_FAILURES
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,19 @@ def due_cart_ids(runtime: Runtime, now: datetime, batch: int = 500) -> Iterator[
         last_id = ids[-1]
 
 
+def _wake_or_report(runtime: Runtime, cart_id: int, now: datetime) -> WakeResult:
+    """One cart's failure is reported and counted, and never stops the rest of a run.
+
+    The row keeps its wake_at, so the next run (or the cart's timer) retries it.
+    """
+    try:
+        return wake(runtime, cart_id, now)
+    except Exception as err:  # noqa: BLE001 - reported as the cart's result
+        WAKE_FAILURES.inc()
+        log.exception("wake failed", extra={"cart_id": cart_id})
+        return WakeResult(cart_id, None, "error", type(err).__name__)
+
+
 def wake_due(runtime: Runtime, now: datetime) -> list[WakeResult]:
     """Run every wake due at `now`, as if it were that moment.
 
@@ -149,9 +163,12 @@ def wake_due(runtime: Runtime, now: datetime) -> list[WakeResult]:
     that ends before `now`, say) runs again, so moving through time with this
     command behaves like timers firing one after another.
     """
-    results = []
+    results: list[WakeResult] = []
+    failed: set[int] = set()
     for _ in range(4):  # first, second, give-up: a bounded number of rounds
-        round_results = [wake(runtime, cart_id, now) for cart_id in due_cart_ids(runtime, now)]
+        round_results = [_wake_or_report(runtime, cart_id, now)
+                         for cart_id in due_cart_ids(runtime, now) if cart_id not in failed]
+        failed.update(r.cart_id for r in round_results if r.result == "error")
         results.extend(round_results)
         if not any(r.wake_at is not None and r.wake_at <= now for r in round_results):
             break

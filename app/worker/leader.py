@@ -85,6 +85,19 @@ class Leadership:
             self._conn = None
             return False
 
+    def abandon(self) -> None:
+        """Let go after losing the database: close what we hold, ignore errors."""
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()
+                self._conn.close()
+            except Exception:  # noqa: BLE001, S110 - the connection is already dead
+                pass
+            self._conn = None
+
     def release(self) -> None:
         if self._file is not None:
             os.close(self._file)  # closing drops the flock
