@@ -178,6 +178,8 @@ class Delivered:
     message_id: str
     polished: bool
     template: str
+    # Why the merchant's edited template failed on this cart (the default was sent).
+    fallback: str | None = None
 
 
 def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
@@ -190,13 +192,29 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
     settings = effective(store.settings)
     ctx = mail_context(cart, store, links)
     name = compose.template_for(move, cart.saved_link)
-    plain = compose.render_plain_opening(name, ctx, overrides)
+    fallback = None
+    try:
+        plain = compose.render_plain_opening(name, ctx, overrides)
+    except Exception as err:  # noqa: BLE001 - any failure of the merchant's template
+        if not overrides:
+            raise
+        # A template that previewed fine can still fail on a real cart (items[1]
+        # on a one-item cart): send the default rather than lose the reminder.
+        fallback = f"{type(err).__name__}: {err}"[:300]
+        overrides = None
+        plain = compose.render_plain_opening(name, ctx)
     line = None
     if polisher is not None and settings["polish"]:
         line = polisher.polish(plain, voice=settings["voice"],
                                items=[str(i.get("title", "")) for i in cart.items],
                                saved_link=cart.saved_link, store_name=store.name)
-    composed = compose.render(name, ctx, opening_line=line, overrides=overrides)
+    try:
+        composed = compose.render(name, ctx, opening_line=line, overrides=overrides)
+    except Exception as err:  # noqa: BLE001 - as above
+        if not overrides:
+            raise
+        fallback = f"{type(err).__name__}: {err}"[:300]
+        composed = compose.render(name, ctx, opening_line=line)
     assert cart.email is not None  # gate 1 passed
     envelope = Envelope(
         from_name=settings["sender_name"] or store.name,
@@ -211,7 +229,7 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
         raise Overtaken(reason)
     message_id = mailer.send(message, sender=envelope.from_email, recipient=envelope.to_email)
     return Delivered(message_id, polished=line is not None and line == composed.opening_line,
-                     template=name)
+                     template=f"{name}:default" if fallback else name, fallback=fallback)
 
 
 def _timeline(session: Session, cart: Cart, kind: str, now: datetime, **detail: Any) -> None:
@@ -253,6 +271,12 @@ def record_delivery(session: Session, cart: Cart | None, send: Send | None, now:
         send.message_id = delivered.message_id
         send.polished = delivered.polished
         send.template = delivered.template
+        if delivered.fallback:
+            _timeline(session, cart, "template_fallback", now, move=send.move,
+                      error=delivered.fallback)
+            log.warning("merchant template failed; the default was sent",
+                        extra={"store_id": cart.store_id, "cart_id": cart.id,
+                               "move": send.move})
         if not live:
             # The order (or stop, deletion, uninstall) that landed while the
             # message was in flight wins: the cart keeps its state and timer.
