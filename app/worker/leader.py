@@ -82,7 +82,7 @@ class Leadership:
             return True
         except Exception:  # noqa: BLE001 - any failure means the lock may be gone
             log.exception("lost the leader connection")
-            self._conn = None
+            self._drop_connection()
             return False
 
     def abandon(self) -> None:
@@ -90,6 +90,11 @@ class Leadership:
         if self._file is not None:
             os.close(self._file)
             self._file = None
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        # Closed, not just forgotten: a dropped psycopg connection left open
+        # would only be noticed by the garbage collector.
         if self._conn is not None:
             try:
                 self._conn.invalidate()
