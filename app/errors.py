@@ -102,6 +102,17 @@ class InstallError(BadRequest):
     """An install cannot complete; the message is safe to show the merchant."""
 
 
+class Busy(CartbackError):
+    """The database could not apply the change in time; nothing was written.
+
+    Answered 503 so the platform retries the delivery later (and the retry is
+    applied once: the delivery id was rolled back with everything else).
+    """
+
+    status = 503
+    public_message = "busy, retry later"
+
+
 class DeliveryError(CartbackError):
     """A mail backend could not hand the message over.
 
@@ -152,3 +163,11 @@ class SnsRefused(CartbackError, ValueError):
         super().__init__(reason)
         self.status = status
         self.public_message = reason
+
+
+class Overtaken(CartbackError):
+    """The cart changed between the claim and the hand-over: nothing was sent."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -29,6 +29,9 @@ REJECTED = Counter("cartback_deliveries_rejected_total", "Webhook deliveries ref
 LATENESS = Histogram("cartback_timer_lateness_seconds", "How late a cart's timer fired",
                      buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600))
 
+WAKE_FAILURES = Counter("cartback_wake_failures_total",
+                        "Cart wakes that raised (a database outage, a bug); each is retried")
+
 REJECT_REASONS = {400: "malformed", 401: "bad_signature", 403: "forbidden",
                   404: "unknown_store", 413: "too_large", 429: "rate_limited"}
 
@@ -78,7 +81,7 @@ def render(runtime: Any) -> bytes:
 
         multiprocess.MultiProcessCollector(registry)
     else:
-        for metric in (EVENTS, REJECTED, LATENESS):
+        for metric in (EVENTS, REJECTED, LATENESS, WAKE_FAILURES):
             registry.register(metric)
     registry.register(DatabaseCollector(runtime))
     return bytes(generate_latest(registry))

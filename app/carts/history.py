@@ -7,8 +7,27 @@ from datetime import datetime
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.carts.intake import _insert
 from app.core.addresses import normalize_email
-from app.db.models import Send, SendResult, Suppression
+from app.db.models import Send, SendResult, ShopperLock, Store, Suppression
+from app.privacy import tombstones
+
+
+def lock_shopper(session: Session, store: Store, email: str | None, now: datetime) -> None:
+    """Hold the shopper's lock row until the caller's transaction ends.
+
+    An upsert, so it both creates the row and takes the lock: PostgreSQL
+    row-locks it (a second claimer waits, then reads what the first wrote),
+    SQLite's write lock does the same for the whole database.
+    """
+    address = normalize_email(email)
+    if not address:
+        return
+    shopper = tombstones.digest(store, "shopper", address)
+    stmt = _insert(session)(ShopperLock).values(store_id=store.id, shopper=shopper,
+                                                claimed_at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=["store_id", "shopper"],
+                                               set_={"claimed_at": stmt.excluded.claimed_at}))
 
 
 class StoreHistory:

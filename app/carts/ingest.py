@@ -1,7 +1,9 @@
 """Apply a delivery's events in one transaction, then tell the timers.
 
 The timers hear about a new wake time only after the commit, so a timer can
-never fire for a change that was rolled back.
+never fire for a change that was rolled back. Waiting on a lock is bounded
+(WEBHOOK_LOCK_S): past it the whole delivery rolls back and Busy (503) asks
+the platform to retry.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.carts import intake
 from app.carts.intake import Applied
 from app.db.models import Store
+from app.db.session import WEBHOOK_LOCK_S
 from app.errors import NotFound
 from app.logs import log_context
 from app.mail.links import host_of, on_hosts, vouched_hosts
@@ -23,7 +26,8 @@ from platforms.base import Adapter, BadPayload, CartEvent
 
 def ingest(runtime: Runtime, store_id: int, events: Sequence[CartEvent]) -> list[Applied]:
     now = runtime.clock()
-    with log_context(store_id=store_id), runtime.db.transaction() as session:
+    with log_context(store_id=store_id), \
+            runtime.db.transaction(lock_wait_s=WEBHOOK_LOCK_S) as session:
         results = _apply_all(session, _store(session, store_id), events, now)
     _notify(runtime, results)
     return results
@@ -38,7 +42,8 @@ def ingest_delivery(runtime: Runtime, store_id: int, adapter: Adapter, raw_body:
     it back before anything is written.
     """
     now = runtime.clock()
-    with log_context(store_id=store_id), runtime.db.transaction() as session:
+    with log_context(store_id=store_id), \
+            runtime.db.transaction(lock_wait_s=WEBHOOK_LOCK_S) as session:
         store = _store(session, store_id)
         if store.platform != adapter.name or not store.installed:
             raise NotFound(f"no {adapter.name} store {store_id}")

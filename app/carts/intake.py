@@ -31,6 +31,7 @@ from app.db.models import (
     Store,
 )
 from app.mail.headers import printable
+from app.privacy import tombstones
 from platforms.base import CartEvent, EventKind
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ DATA_FIELDS = (
 class Applied:
     cart_id: int | None
     outcome: str  # created | changed | unchanged | stale | ignored | duplicate | ordered | deleted
+    # | erased
     wake_at: datetime | None = None
     status: str | None = None
 
@@ -236,6 +238,12 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
     if event.event_id and not claim_delivery(session, store.id, event.event_id):
         return Applied(None, "duplicate")
     event = _clamp_future(event, now)
+    if tombstones.is_erased(session, store, normalize_email(event.email),
+                            [event.cart_key, event.checkout_key, *event.aliases]):
+        # An erased shopper stays erased: a late or retried delivery recreates nothing.
+        log.info("event for an erased shopper ignored",
+                 extra={"store_id": store.id, "kind": event.kind.value})
+        return Applied(None, "erased")
 
     cart = _find_cart(session, event)
     if cart is None and event.kind is EventKind.ORDERED:
@@ -244,6 +252,10 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
     if cart is None:
         cart, created = _create(session, event, now)
 
+    if cart.erased_at is not None:
+        # Retention erased it: a late event must not bring the personal data back.
+        _record(session, cart, "ignored", event, reason="cart data erased")
+        return Applied(cart.id, "ignored", cart.wake_at, cart.status)
     if event.kind is EventKind.ORDERED:
         return _apply_order(session, cart, event, rules)
 

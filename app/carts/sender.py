@@ -8,7 +8,13 @@ a mail server is slow:
    which the partial unique index allows once per (cart, move), and leases the
    cart's timer so no other wake touches it meanwhile.
 2. `compose_and_deliver`: render, polish, build and hand to the backend.
-3. `record_delivery`: mark the claim `sent` (or `failed`) and advance the cart.
+   Just before the message goes to the backend, the row is read again: if
+   anything happened since the claim (an order, a deletion, an update, an
+   uninstall, an erasure, an opt-out) the claim is released and nothing is
+   sent (an update reset the cart's clock, so the move is not due anyway).
+3. `record_delivery`: mark the claim `sent` (or `failed`) and advance the cart,
+   only if it is still in the state that was claimed: whatever happened while
+   the message was in the backend's hands wins and is kept.
 
 A crash between 1 and 3 leaves a `claimed` row: the next wake sees it and
 moves on without sending (one missing email, logged), never a second email.
@@ -17,23 +23,27 @@ moves on without sending (one missing email, logged), never a second email.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.carts.history import StoreHistory
+from app.carts.history import StoreHistory, lock_shopper
 from app.core import addresses, gates
+from app.core.addresses import normalize_email
 from app.core.rules import Rules, effective
-from app.db.models import Cart, CartStatus, Send, SendResult, Store
-from app.errors import DeliveryError
+from app.db.models import LIVE_STATUSES, Activity, Cart, CartStatus, Send, SendResult, Store
+from app.errors import DeliveryError, Overtaken
 from app.mail import compose
 from app.mail.backends import Mailer
 from app.mail.backoff import retry_delay
 from app.mail.links import Links
 from app.mail.message import Envelope, build
+from app.privacy import tombstones
 from app.runtime import Polisher
 from app.stores import from_address
 
@@ -54,6 +64,34 @@ class Attempt:
     until: datetime | None = None
 
 
+def fingerprint(cart: Cart) -> tuple[Any, ...]:
+    """Everything a reminder is built from or decided on, as read at the claim."""
+    return (cart.status, cart.email, cart.first_name, cart.items, cart.total, cart.currency,
+            cart.locale, cart.saved_link, cart.return_url, cart.last_activity_at)
+
+
+def why_not_send(session: Session, cart_id: int, send_id: int,
+                 claimed: tuple[Any, ...]) -> str | None:
+    """None when the claimed reminder may still go out; else what happened meanwhile."""
+    cart = session.get(Cart, cart_id, populate_existing=True)
+    send = session.get(Send, send_id, populate_existing=True)
+    if cart is None or send is None:
+        return "erased"
+    if send.result != SendResult.CLAIMED.value:
+        return "claim released"
+    if not cart.store.installed:
+        return "uninstalled"
+    if cart.status not in LIVE_STATUSES:
+        return cart.ended_reason or cart.status
+    if cart.email and StoreHistory(session, cart.store_id).is_suppressed(cart.email, cart.id):
+        return "unsubscribed"
+    if tombstones.is_erased(session, cart.store, normalize_email(cart.email)):
+        return "erased"
+    if fingerprint(cart) != claimed:
+        return "cart changed"
+    return None
+
+
 def _advance(cart: Cart, move: str, now: datetime) -> None:
     cart.stage = max(cart.stage, MOVE_STAGE[move])
     cart.stage_at = now
@@ -62,6 +100,8 @@ def _advance(cart: Cart, move: str, now: datetime) -> None:
 
 def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: datetime,
                    rules: Rules, *, mail_paused_until: datetime | None = None) -> Attempt:
+    # Gate 3 and the claim are one atomic step per shopper (across their carts).
+    lock_shopper(session, store, cart.email, now)
     ctx = gates.GateContext(
         cart_id=cart.id, move=move, email=cart.email, timezone=cart.timezone,
         locale=cart.locale, country=cart.country, marketing_consent=cart.marketing_consent,
@@ -133,24 +173,44 @@ class Delivered:
     message_id: str
     polished: bool
     template: str
+    # Why the merchant's edited template failed on this cart (the default was sent).
+    fallback: str | None = None
 
 
 def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
                         links: Links, mailer: Mailer, polisher: Polisher | None,
                         overrides: dict[str, str] | None = None,
                         unsubscribe_mailto: str | None = None,
-                        default_from: str | None = None) -> Delivered:
-    """Render and send; raises DeliveryError. Touches no database."""
+                        default_from: str | None = None,
+                        still_current: Callable[[], str | None] | None = None) -> Delivered:
+    """Render and send; raises DeliveryError, or Overtaken when `still_current`
+    (asked just before the hand-over) names something that happened meanwhile."""
     settings = effective(store.settings)
     ctx = mail_context(cart, store, links)
     name = compose.template_for(move, cart.saved_link)
-    plain = compose.render_plain_opening(name, ctx, overrides)
+    fallback = None
+    try:
+        plain = compose.render_plain_opening(name, ctx, overrides)
+    except Exception as err:  # noqa: BLE001 - any failure of the merchant's template
+        if not overrides:
+            raise
+        # A template that previewed fine can still fail on a real cart (items[1]
+        # on a one-item cart): send the default rather than lose the reminder.
+        fallback = f"{type(err).__name__}: {err}"[:300]
+        overrides = None
+        plain = compose.render_plain_opening(name, ctx)
     line = None
     if polisher is not None and settings["polish"]:
         line = polisher.polish(plain, voice=settings["voice"],
                                items=[str(i.get("title", "")) for i in cart.items],
                                saved_link=cart.saved_link, store_name=store.name)
-    composed = compose.render(name, ctx, opening_line=line, overrides=overrides)
+    try:
+        composed = compose.render(name, ctx, opening_line=line, overrides=overrides)
+    except Exception as err:  # noqa: BLE001 - as above
+        if not overrides:
+            raise
+        fallback = f"{type(err).__name__}: {err}"[:300]
+        composed = compose.render(name, ctx, opening_line=line)
     assert cart.email is not None  # gate 1 passed
     envelope = Envelope(
         from_name=settings["sender_name"] or store.name,
@@ -161,18 +221,67 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
         unsubscribe_mailto=unsubscribe_mailto,
     )
     message = build(composed, envelope, now)
+    if still_current is not None and (reason := still_current()) is not None:
+        raise Overtaken(reason)
     message_id = mailer.send(message, sender=envelope.from_email, recipient=envelope.to_email)
     return Delivered(message_id, polished=line is not None and line == composed.opening_line,
-                     template=name)
+                     template=f"{name}:default" if fallback else name, fallback=fallback)
 
 
-def record_delivery(session: Session, cart: Cart, send: Send, now: datetime,
+def _timeline(session: Session, cart: Cart, kind: str, now: datetime, **detail: Any) -> None:
+    session.execute(insert(Activity).values(cart_id=cart.id, kind=kind, occurred_at=now,
+                                            recorded_at=now, detail=detail))
+
+
+def release_claim(session: Session, cart: Cart | None, send: Send | None, now: datetime,
+                  reason: str) -> Attempt:
+    """Nothing was sent: free the claim slot and leave the cart as it now is."""
+    if send is not None:
+        send.result = SendResult.SKIPPED.value
+        send.reason = f"cancelled: {reason}"[:200]
+    if cart is not None:
+        _timeline(session, cart, "send_cancelled", now, move=send.move if send else None,
+                  reason=reason)
+    log.info("reminder cancelled: the cart changed after the claim",
+             extra={"cart_id": cart.id if cart else None, "reason": reason})
+    return Attempt(SendResult.SKIPPED.value, f"cancelled: {reason}",
+                   send.id if send else None)
+
+
+def record_delivery(session: Session, cart: Cart | None, send: Send | None, now: datetime,
                     delivered: Delivered | None, error: DeliveryError | None) -> Attempt:
+    """Write the outcome; the cart advances only if it is still as it was claimed.
+
+    `cart` and `send` are re-read under the row lock; either may be gone (an
+    erasure during the send), and the cart may have been ordered, deleted,
+    emptied, stopped or uninstalled meanwhile: then that state is kept.
+    """
+    if send is None or cart is None:
+        log.info("reminder outcome not recorded: cart erased during the send",
+                 extra={"cart_id": cart.id if cart else None})
+        return Attempt(SendResult.SENT.value if delivered else SendResult.FAILED.value,
+                       "erased during send")
+    live = cart.status in LIVE_STATUSES and cart.store.installed
     if delivered is not None:
         send.result = SendResult.SENT.value
         send.message_id = delivered.message_id
         send.polished = delivered.polished
         send.template = delivered.template
+        if delivered.fallback:
+            _timeline(session, cart, "template_fallback", now, move=send.move,
+                      error=delivered.fallback)
+            log.warning("merchant template failed; the default was sent",
+                        extra={"store_id": cart.store_id, "cart_id": cart.id,
+                               "move": send.move})
+        if not live:
+            # The order (or stop, deletion, uninstall) that landed while the
+            # message was in flight wins: the cart keeps its state and timer.
+            _timeline(session, cart, "send_overtaken", now, move=send.move,
+                      status=cart.status, reason=cart.ended_reason)
+            log.info("reminder sent, but the cart ended during the send",
+                     extra={"store_id": cart.store_id, "cart_id": cart.id, "move": send.move,
+                            "status": cart.status})
+            return Attempt(SendResult.SENT.value, f"cart {cart.status} during send", send.id)
         cart.reminders_sent += 1
         cart.last_reminded_at = now
         cart.status = CartStatus.REMINDED.value
@@ -183,6 +292,9 @@ def record_delivery(session: Session, cart: Cart, send: Send, now: datetime,
 
     assert error is not None
     send.result = SendResult.FAILED.value
+    if not live:
+        send.reason = f"failed: {error.reason}"[:200]
+        return Attempt(SendResult.FAILED.value, send.reason, send.id)
     cart.attempts += 1
     if error.transient and cart.attempts < MAX_TRANSIENT_ATTEMPTS:
         # Retry the same move later; the failed row frees the claim slot.

@@ -19,10 +19,11 @@ from app.carts.intake import next_wake
 from app.core.rules import Rules
 from app.core.waiter import MoveKind, decide
 from app.db.models import LIVE_STATUSES, Cart, CartStatus, Send, Store
-from app.errors import DeliveryError, MailPaused
+from app.errors import DeliveryError, MailPaused, Overtaken
 from app.logs import add_context, log_context
 from app.mail import breaker
 from app.mail.templates import overrides_for
+from app.metrics import WAKE_FAILURES
 from app.runtime import Runtime
 from app.stores import from_address
 
@@ -88,37 +89,53 @@ def _wake(runtime: Runtime, cart_id: int,
             return WakeResult(cart_id, move.kind.value, attempt.result, attempt.reason,
                               cart.wake_at), due
         send_id = attempt.send_id
+        claimed = sender.fingerprint(cart)
         overrides = overrides_for(session, store.id)
+
+    def still_current() -> str | None:
+        with runtime.db.new_session() as check:
+            return sender.why_not_send(check, cart_id, send_id, claimed)
 
     # Outside any transaction: rendering, the model call and the mail server
     # may each take a while, and the claim already protects against a twin.
+    # The message is built from the row as claimed; `still_current` re-reads
+    # it just before the hand-over, so an update meanwhile means no send.
     delivered: sender.Delivered | None = None
     error: DeliveryError | None = None
+    overtaken: str | None = None
     try:
         delivered = sender.compose_and_deliver(
             cart, store, move.kind.value, now, links=runtime.links, mailer=runtime.mailer,
             polisher=runtime.polisher, overrides=overrides,
             unsubscribe_mailto=runtime.config.get("UNSUBSCRIBE_MAILTO"),
             default_from=_from_default(store, runtime),
+            still_current=still_current,
         )
     except DeliveryError as err:
         error = err
+    except Overtaken as err:
+        overtaken = err.reason
 
     with runtime.db.transaction() as session:
-        cart = session.get(Cart, cart_id, with_for_update=True)
-        send = session.get(Send, send_id)
-        assert cart is not None and send is not None
-        if isinstance(error, MailPaused):  # the provider refuses everything: defer
+        cart = session.get(Cart, cart_id, with_for_update=True, populate_existing=True)
+        send = session.get(Send, send_id, populate_existing=True)
+        if overtaken is not None:
+            outcome = sender.release_claim(session, cart, send, now, overtaken)
+        elif cart is not None and send is not None and isinstance(error, MailPaused):
+            # The provider refuses everything: defer, never burn the reminder.
             outcome = delivery_outcomes.defer_for_pause(
                 session, cart, send, error, now, backend=runtime.mailer.name,
                 timing=breaker.Timing.from_config(runtime.config))
-        elif error is not None and error.ambiguous:  # maybe delivered: never resend
+        elif cart is not None and send is not None and error is not None and error.ambiguous:
+            # Maybe delivered: never resend.
             outcome = delivery_outcomes.record_unknown(session, cart, send, error, now)
         else:
             outcome = sender.record_delivery(session, cart, send, now, delivered, error)
             if delivered is not None:
-                breaker.close(session, runtime.mailer.name, cart.store_id, now)
-        if outcome.until is None:
+                breaker.close(session, runtime.mailer.name, store.id, now)
+        if cart is None:
+            return WakeResult(cart_id, move.kind.value, outcome.result, outcome.reason), due
+        if outcome.until is None and cart.status in LIVE_STATUSES and cart.store.installed:
             cart.wake_at = next_wake(cart, now, rules)
         return (WakeResult(cart_id, move.kind.value, outcome.result, outcome.reason,
                            cart.wake_at), due)
@@ -150,6 +167,19 @@ def due_cart_ids(runtime: Runtime, now: datetime, batch: int = 500) -> Iterator[
         last_id = ids[-1]
 
 
+def _wake_or_report(runtime: Runtime, cart_id: int, now: datetime) -> WakeResult:
+    """One cart's failure is reported and counted, and never stops the rest of a run.
+
+    The row keeps its wake_at, so the next run (or the cart's timer) retries it.
+    """
+    try:
+        return wake(runtime, cart_id, now)
+    except Exception as err:  # noqa: BLE001 - reported as the cart's result
+        WAKE_FAILURES.inc()
+        log.exception("wake failed", extra={"cart_id": cart_id})
+        return WakeResult(cart_id, None, "error", type(err).__name__)
+
+
 def wake_due(runtime: Runtime, now: datetime) -> list[WakeResult]:
     """Run every wake due at `now`, as if it were that moment.
 
@@ -157,9 +187,12 @@ def wake_due(runtime: Runtime, now: datetime) -> list[WakeResult]:
     that ends before `now`, say) runs again, so moving through time with this
     command behaves like timers firing one after another.
     """
-    results = []
+    results: list[WakeResult] = []
+    failed: set[int] = set()
     for _ in range(4):  # first, second, give-up: a bounded number of rounds
-        round_results = [wake(runtime, cart_id, now) for cart_id in due_cart_ids(runtime, now)]
+        round_results = [_wake_or_report(runtime, cart_id, now)
+                         for cart_id in due_cart_ids(runtime, now) if cart_id not in failed]
+        failed.update(r.cart_id for r in round_results if r.result == "error")
         results.extend(round_results)
         if not any(r.wake_at is not None and r.wake_at <= now for r in round_results):
             break

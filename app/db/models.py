@@ -8,6 +8,7 @@ timezone-aware.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -95,6 +96,10 @@ class Store(Base):
     # Platform bookkeeping: webhook ids, last reconciliation, granted scopes.
     platform_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     installed: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Key of the store's erasure tombstones (app.privacy.tombstones); never rotated,
+    # or the erased would come back.
+    privacy_key: Mapped[str | None] = mapped_column(
+        String(64), default=lambda: secrets.token_hex(32))
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -246,6 +251,46 @@ class Activity(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Tombstone(Base):
+    """An erased shopper (kind `email`) or cart key (kind `cart`), as a keyed hash.
+
+    Nothing readable is kept: `digest` is HMAC-SHA256 under the store's
+    `privacy_key`. Intake refuses any event that matches one, so a late or
+    retried delivery can never recreate an erased shopper's data.
+    """
+
+    __tablename__ = "tombstones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("store_id", "kind", "digest"),)
+
+
+class ShopperLock(Base):
+    """One row per shopper of a store, locked while a reminder to them is claimed.
+
+    Gate 3 (one reminder per shopper per window, across carts) reads the
+    shopper's recent sends, then the claim writes one: two wakes for two
+    carts of one shopper must not both read before either writes. Each claim
+    first upserts this row, which PostgreSQL row-locks and SQLite
+    write-locks until the claim commits, so the second wake's gate sees the
+    first one's claim. `shopper` is a keyed hash (app.privacy.tombstones).
+    """
+
+    __tablename__ = "shopper_locks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    shopper: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("store_id", "shopper"),)
 
 
 class TemplateOverride(Base):

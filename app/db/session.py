@@ -12,18 +12,29 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from app.errors import Busy
 
 if TYPE_CHECKING:
     from flask import Flask
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
+# How long a bounded transaction (every webhook's) may wait on a lock in all:
+# platforms give up after 5 s (Shopify), so we answer 503 well before that.
+WEBHOOK_LOCK_S = 2.0
+SQLITE_BUSY_MS = 30_000  # everyone else waits as long as it takes
+# PostgreSQL: lock_timeout, and a statement_timeout a little above it.
+PG_TIMEOUT_SQLSTATES = ("55P03", "57014")  # lock_not_available, query_canceled
+
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                  "timeout": SQLITE_BUSY_MS / 1000})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -33,6 +44,11 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        @event.listens_for(engine, "checkin")
+        def _sqlite_default_wait(dbapi_conn: Any, _record: Any) -> None:
+            # A bounded transaction shortened this connection's busy timeout.
+            dbapi_conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
 
         return engine
     if url.startswith("postgresql://"):
@@ -58,10 +74,38 @@ class Database:
         return self.factory()
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A fresh session that commits on success and rolls back on error."""
-        with self.new_session() as session, session.begin():
-            yield session
+    def transaction(self, *, lock_wait_s: float | None = None) -> Iterator[Session]:
+        """A fresh session that commits on success and rolls back on error.
+
+        With `lock_wait_s`, waiting on a lock (a PostgreSQL row lock, SQLite's
+        write lock) or a slow statement is bounded: past it everything rolls
+        back and Busy is raised.
+        """
+        try:
+            with self.new_session() as session, session.begin():
+                if lock_wait_s is not None:
+                    _bound(session, lock_wait_s)
+                yield session
+        except OperationalError as err:
+            if lock_wait_s is not None and _timed_out(err):
+                raise Busy(f"database busy for over {lock_wait_s:g} s") from err
+            raise
+
+
+def _bound(session: Session, seconds: float) -> None:
+    ms = int(seconds * 1000)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = {ms}"))
+        session.execute(text(f"SET LOCAL statement_timeout = {ms + 500}"))
+    else:
+        # Per connection; the pool's checkin hook puts the default back.
+        session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {ms}")
+
+
+def _timed_out(err: OperationalError) -> bool:
+    if getattr(err.orig, "sqlstate", None) in PG_TIMEOUT_SQLSTATES:
+        return True
+    return "database is locked" in str(err.orig)
 
 
 def upgrade(engine: Engine) -> None:

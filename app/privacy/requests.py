@@ -3,8 +3,9 @@
     erase_shopper(session, store_id, email, order_refs=()) -> list[int]
         Deletes the shopper's carts (with their sends and timeline) and every
         send addressed to them; keeps their unsubscribe entries, which must
-        stay to honour the opt-out. Returns the deleted cart ids (cancel their
-        timers after the commit).
+        stay to honour the opt-out, and leaves tombstones (keyed hashes of the
+        address and the carts' keys) so no later delivery recreates them.
+        Returns the deleted cart ids (cancel their timers after the commit).
     report_shopper(session, store_id, email) -> dict
         Everything held about the address, as JSON-ready data.
     erase_store(session, store_id) -> list[int]
@@ -16,7 +17,7 @@ Flask-free; used by the Shopify compliance webhooks, the CLI and the admin.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.core.addresses import normalize_email
 from app.db.models import Activity, Cart, Send, Store, Suppression
+from app.privacy import tombstones
 
 
 def _delete_carts(session: Session, cart_ids: Sequence[int]) -> None:
@@ -44,8 +46,13 @@ def erase_shopper(session: Session, store_id: int, email: str | None,
         conditions.append(Cart.order_ref.in_(list(order_refs)))
     if not conditions:
         return []
-    ids = list(session.scalars(select(Cart.id).where(Cart.store_id == store_id,
-                                                     or_(*conditions))))
+    found = session.execute(select(Cart.id, Cart.cart_key, Cart.checkout_key).where(
+        Cart.store_id == store_id, or_(*conditions))).all()
+    ids = [cart_id for cart_id, _, _ in found]
+    store = session.get(Store, store_id)
+    if store is not None:
+        keys = [key for _, cart_key, checkout_key in found for key in (cart_key, checkout_key)]
+        tombstones.bury(session, store, address, keys, datetime.now(UTC))
     _delete_carts(session, ids)
     if address:
         session.execute(delete(Send).where(Send.store_id == store_id,

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("shopper", __name__)
 
+# What the unsubscribe pages call a store whose cart was erased with its data.
+ERASED_STORE_NAME = "this store"
+
 
 def return_target(cart: Cart, links: Links) -> tuple[str, dict[str, str]]:
     """Where the return link leads, and why when it is not the cart's own link.
@@ -90,9 +93,8 @@ def unsubscribe_page(token: str) -> ResponseReturnValue:
         return bad_link()
     with rt.db.new_session() as session:
         cart = session.get(Cart, cart_id)
-        if cart is None:
-            return bad_link()
-        store_name = cart.store.name
+        # An erased cart's link still works: the shopper must always be able to opt out.
+        store_name = cart.store.name if cart is not None else ERASED_STORE_NAME
     # A GET never unsubscribes: link scanners and prefetchers follow GETs.
     return render_template("shopper/unsubscribe.html", token=token, store_name=store_name)
 
@@ -115,14 +117,18 @@ def unsubscribe(token: str) -> ResponseReturnValue:
         scope = "all"
     with rt.db.transaction() as session:
         cart = session.get(Cart, cart_id)
-        if cart is None or not cart.email:
-            return bad_link()
-        suppressions.add(session, cart.store_id, cart.email, scope=scope,
-                         cart_id=cart.id if scope == "cart" else None,
-                         source="one_click" if one_click else "shopper_link", now=rt.clock())
-        session.add(Activity(cart_id=cart.id, kind="unsubscribed", occurred_at=rt.clock(),
-                             detail={"scope": scope, "one_click": one_click}))
-        store_name = cart.store.name
+        # An erased cart (privacy request) is gone and its shopper tombstoned; a
+        # purged one (retention) has no address left and gets no more moves.
+        # Either way the opt-out is honoured already: answer 200, as RFC 8058 asks.
+        if cart is not None and cart.email:
+            suppressions.add(session, cart.store_id, cart.email, scope=scope,
+                             cart_id=cart.id if scope == "cart" else None,
+                             source="one_click" if one_click else "shopper_link",
+                             now=rt.clock())
+        if cart is not None:
+            session.add(Activity(cart_id=cart.id, kind="unsubscribed", occurred_at=rt.clock(),
+                                 detail={"scope": scope, "one_click": one_click}))
+        store_name = cart.store.name if cart is not None else ERASED_STORE_NAME
     log.info("shopper unsubscribed", extra={"cart_id": cart_id, "scope": scope,
                                              "one_click": one_click})
     if one_click:

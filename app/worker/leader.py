@@ -3,13 +3,16 @@
 PostgreSQL: the leader holds a session-level advisory lock on a connection it
 keeps for its lifetime. If the process dies, PostgreSQL drops the connection
 and the lock with it, and a standby's next try (every few seconds) wins.
-SQLite is one machine and one process by nature: the lock always succeeds.
+SQLite is one machine: the leader holds an exclusive lock on a file beside
+the database (flock), which the kernel drops when the process dies, so a
+second `cartback scheduler` waits as a standby there too.
 
 The leader also writes a heartbeat row, which /healthz reports.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import socket
@@ -30,14 +33,36 @@ class Leadership:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._conn: Connection | None = None
+        self._file: int | None = None  # SQLite: the open, flocked lock file
 
     @property
     def postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
+    def _lock_path(self) -> str | None:
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            return None  # an in-memory database is one process by nature
+        return f"{database}.scheduler.lock"
+
+    def _try_file_lock(self) -> bool:
+        if self._file is not None:
+            return True
+        path = self._lock_path()
+        if path is None:
+            return True
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._file = fd
+        return True
+
     def try_acquire(self) -> bool:
         if not self.postgres:
-            return True
+            return self._try_file_lock()
         if self._conn is None:
             self._conn = self.engine.connect()
         got = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
@@ -57,10 +82,31 @@ class Leadership:
             return True
         except Exception:  # noqa: BLE001 - any failure means the lock may be gone
             log.exception("lost the leader connection")
-            self._conn = None
+            self._drop_connection()
             return False
 
+    def abandon(self) -> None:
+        """Let go after losing the database: close what we hold, ignore errors."""
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        # Closed, not just forgotten: a dropped psycopg connection left open
+        # would only be noticed by the garbage collector.
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()
+                self._conn.close()
+            except Exception:  # noqa: BLE001, S110 - the connection is already dead
+                pass
+            self._conn = None
+
     def release(self) -> None:
+        if self._file is not None:
+            os.close(self._file)  # closing drops the flock
+            self._file = None
         if self._conn is not None:
             try:
                 self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})

@@ -7,6 +7,10 @@ of seconds, re-reading a short overlap so clock skew between machines loses
 nothing). A standby retries the leader lock every few seconds, so it takes
 over well within 30 s of the leader's death. Whatever two processes do, the
 database still allows one sent reminder per cart and move.
+
+A database outage does not end the process: the leader stops its timers,
+lets go of leadership and keeps trying to reconnect; once it leads again it
+rebuilds its timers from the rows, so no wake that fell due meanwhile is lost.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from app.db.models import LIVE_STATUSES, Cart
 from app.runtime import Runtime
@@ -52,12 +57,18 @@ def run(app: Flask, stop: threading.Event, *, poll_s: float = 2.0, retry_s: floa
     leadership = leader.Leadership(engine)
     try:
         while not stop.is_set():
-            if not leadership.try_acquire():
-                log.info("standing by: another scheduler leads", extra={"holder": me})
+            try:
+                if not leadership.try_acquire():
+                    log.info("standing by: another scheduler leads", extra={"holder": me})
+                    stop.wait(retry_s)
+                    continue
+                log.info("leading: timers start", extra={"holder": me})
+                _lead(app, runtime, engine, me, leadership, stop, poll_s, heartbeat_s)
+            except DBAPIError:
+                log.exception("database unavailable: timers stopped, reconnecting",
+                              extra={"holder": me})
+                leadership.abandon()
                 stop.wait(retry_s)
-                continue
-            log.info("leading: timers start", extra={"holder": me})
-            _lead(app, runtime, engine, me, leadership, stop, poll_s, heartbeat_s)
     finally:
         leadership.release()
 

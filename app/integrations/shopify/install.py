@@ -29,6 +29,7 @@ from app.core.addresses import normalize_email
 from app.core.rules import check_timezone
 from app.db.crypto import decrypt_json, encrypt_json
 from app.db.models import Cart, Store
+from app.db.session import WEBHOOK_LOCK_S
 from app.errors import InstallError
 from app.integrations.shopify.config import REQUIRED_SCOPES, ShopifyConfig
 from app.logs import mask_email
@@ -175,7 +176,7 @@ def access_token(runtime: Runtime, store_id: int, now: datetime,
 def uninstall(runtime: Runtime, store_id: int, now: datetime,
               delivery_id: str | None = None) -> list[int]:
     """app/uninstalled: forget the token, stop every live cart, cancel their timers."""
-    with runtime.db.transaction() as session:
+    with runtime.db.transaction(lock_wait_s=WEBHOOK_LOCK_S) as session:
         if delivery_id and not claim_delivery(session, store_id, delivery_id):
             return []
         store = session.get(Store, store_id, with_for_update=True)
@@ -196,7 +197,7 @@ def uninstall(runtime: Runtime, store_id: int, now: datetime,
 def redact_customer(runtime: Runtime, store_id: int, email: str | None,
                     order_ids: Sequence[str], delivery_id: str | None = None) -> int:
     """customers/redact: erase that shopper (app.privacy.requests); return how many carts."""
-    with runtime.db.transaction() as session:
+    with runtime.db.transaction(lock_wait_s=WEBHOOK_LOCK_S) as session:
         if delivery_id and not claim_delivery(session, store_id, delivery_id):
             return 0
         ids = privacy.erase_shopper(session, store_id, email, order_ids)
@@ -211,7 +212,7 @@ def redact_shop(runtime: Runtime, store_id: int) -> bool:
 
     A shop that reinstalled meanwhile keeps its data: the request is stale.
     """
-    with runtime.db.transaction() as session:
+    with runtime.db.transaction(lock_wait_s=WEBHOOK_LOCK_S) as session:
         store = session.get(Store, store_id, with_for_update=True)
         if store is None or store.installed:
             return False

@@ -32,7 +32,7 @@ from app.carts.sender import mail_context
 from app.carts.stops import stop_cart
 from app.core.addresses import looks_like_address, normalize_email
 from app.core.rules import FIELDS, check_timezone, effective, validate
-from app.db.models import Store, Suppression
+from app.db.models import Activity, Cart, Store, Suppression
 from app.errors import SettingsError, TemplateRefused
 from app.integrations import Embedding
 from app.mail import breaker
@@ -225,9 +225,19 @@ def templates(name: str) -> ResponseReturnValue:
         composed = template_editor.preview(name, parts)
     except TemplateRefused:
         composed = None
+    with rt.db.new_session() as session:
+        fallback = _last_template_fallback(session, g.store_id)
     return _page("admin/templates.html", name=name, names=TEMPLATE_NAMES, parts=parts,
                  labels=template_editor.PART_LABELS, problems=problems, saved=saved,
-                 composed=composed), 400 if problems else 200
+                 composed=composed, fallback=fallback), 400 if problems else 200
+
+
+def _last_template_fallback(session: Any, store_id: int) -> Activity | None:
+    """The newest reminder sent with the default because the edited template failed."""
+    return session.scalars(
+        select(Activity).join(Cart, Cart.id == Activity.cart_id)
+        .where(Cart.store_id == store_id, Activity.kind == "template_fallback")
+        .order_by(Activity.id.desc()).limit(1)).first()
 
 
 @bp.post("/templates/<name>/preview")

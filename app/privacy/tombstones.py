@@ -1,0 +1,69 @@
+"""Tombstones: an erased shopper stays erased.
+
+After a shopper's erasure we keep one keyed hash of their address and of
+each erased cart's keys, under the store's own `privacy_key`: enough to
+recognise a late or retried delivery (and refuse it), too little to recover
+who it was. Addresses are passed normalized (app.carts.intake.normalize_email).
+Flask-free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.db.models import Store, Tombstone
+
+EMAIL = "email"
+CART = "cart"
+
+
+def _key(store: Store) -> bytes:
+    if not store.privacy_key:  # a row made before the key existed and not migrated
+        store.privacy_key = secrets.token_hex(32)
+    return store.privacy_key.encode()
+
+
+def digest(store: Store, kind: str, value: str) -> str:
+    return hmac.new(_key(store), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def _wanted(store: Store, email: str | None,
+            cart_keys: Iterable[str | None]) -> list[tuple[str, str]]:
+    wanted = [(CART, digest(store, CART, key)) for key in dict.fromkeys(cart_keys) if key]
+    if email:
+        wanted.append((EMAIL, digest(store, EMAIL, email)))
+    return wanted
+
+
+def bury(session: Session, store: Store, email: str | None, cart_keys: Iterable[str | None],
+         now: datetime) -> None:
+    """Remember that this address and these cart keys were erased (idempotent)."""
+    rows = [{"store_id": store.id, "kind": kind, "digest": value, "created_at": now}
+            for kind, value in _wanted(store, email, cart_keys)]
+    if not rows:
+        return
+    insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(Tombstone).values(rows).on_conflict_do_nothing(
+        index_elements=["store_id", "kind", "digest"]))
+
+
+def is_erased(session: Session, store: Store, email: str | None = None,
+              cart_keys: Iterable[str | None] = ()) -> bool:
+    """True when the address or any of the keys belongs to an erased shopper."""
+    wanted = _wanted(store, email, cart_keys)
+    if not wanted:
+        return False
+    return bool(session.scalar(select(exists().where(
+        Tombstone.store_id == store.id,
+        or_(*[(Tombstone.kind == kind) & (Tombstone.digest == value)
+              for kind, value in wanted])))))

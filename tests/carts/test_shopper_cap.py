@@ -1,0 +1,59 @@
+"""The cross-cart cap is atomic: two wakes for two carts of one shopper, in
+two threads at the same moment, send at most one reminder (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import event, select
+
+from app.carts.wake import wake
+from app.db.models import Cart, Send
+from tests.factories import T0, cart_body
+
+
+def test_two_wakes_for_one_shopper_at_once_send_one_reminder(post_custom, runtime, outbox):
+    post_custom(cart_body(cart_id="a"))
+    post_custom(cart_body(cart_id="b", email="ADA@example.com"))
+    with runtime.db.new_session() as session:
+        ids = list(session.scalars(select(Cart.id).order_by(Cart.id)))
+
+    # Hold each wake at its first write of a Send row until both got there (or
+    # one waits on the other): without an atomic cap both have passed gate 3
+    # by then and both claim.
+    barrier = threading.Barrier(2)
+    seen = threading.local()
+
+    def hold(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO SENDS") and not getattr(
+                seen, "held", False):
+            seen.held = True
+            try:
+                barrier.wait(timeout=2)
+            except threading.BrokenBarrierError:
+                pass  # the other wake is waiting on the shopper's lock: as it should
+
+    event.listen(runtime.db.engine, "before_cursor_execute", hold)
+    results, errors = [], []
+
+    def run(cart_id):
+        try:
+            results.append(wake(runtime, cart_id, T0 + timedelta(hours=4)))
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(cart_id,)) for cart_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    event.remove(runtime.db.engine, "before_cursor_execute", hold)
+
+    assert errors == []
+    assert sorted((r.result, r.reason) for r in results) == [
+        ("sent", None), ("skipped", "recently_reminded")]
+    assert len(outbox()) == 1
+    with runtime.db.new_session() as session:
+        assert sorted(s.result for s in session.scalars(select(Send))) == ["sent", "skipped"]
