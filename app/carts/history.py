@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.carts.intake import _insert
 from app.core.addresses import normalize_email
 from app.db.models import Send, SendResult, ShopperLock, Store, Suppression
+from app.db.session import dialect_insert
 from app.privacy import tombstones
 
 
@@ -24,7 +24,7 @@ def lock_shopper(session: Session, store: Store, email: str | None, now: datetim
     if not address:
         return
     shopper = tombstones.digest(store, "shopper", address)
-    stmt = _insert(session)(ShopperLock).values(store_id=store.id, shopper=shopper,
+    stmt = dialect_insert(session)(ShopperLock).values(store_id=store.id, shopper=shopper,
                                                 claimed_at=now)
     session.execute(stmt.on_conflict_do_update(index_elements=["store_id", "shopper"],
                                                set_={"claimed_at": stmt.excluded.claimed_at}))

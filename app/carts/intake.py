@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.carts.lookup import find_by_keys
@@ -30,6 +28,7 @@ from app.db.models import (
     Delivery,
     Store,
 )
+from app.db.session import dialect_insert
 from app.mail.headers import printable
 from app.privacy import tombstones
 from platforms.base import CartEvent, EventKind
@@ -58,14 +57,10 @@ class Applied:
     status: str | None = None
 
 
-def _insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def claim_delivery(session: Session, store_id: int, delivery_id: str) -> bool:
     """Record a delivery id; False when it was seen before (across processes too)."""
     stmt = (
-        _insert(session)(Delivery)
+        dialect_insert(session)(Delivery)
         .values(store_id=store_id, delivery_id=delivery_id[:255])
         .on_conflict_do_nothing(index_elements=["store_id", "delivery_id"])
         .returning(Delivery.id)
@@ -136,7 +131,7 @@ def _find_by_email(session: Session, event: CartEvent, rules: Rules) -> Cart | N
 def _create(session: Session, event: CartEvent, now: datetime) -> tuple[Cart, bool]:
     """Insert the row unless a concurrent delivery just did; lock it either way."""
     stmt = (
-        _insert(session)(Cart)
+        dialect_insert(session)(Cart)
         .values(
             store_id=event.store_id,
             cart_key=event.cart_key,

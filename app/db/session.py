@@ -118,3 +118,15 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def dialect_insert(session: Session) -> Any:
+    """The INSERT construct of the session's database, for ON CONFLICT upserts.
+
+    Both dialects spell `on_conflict_do_nothing`/`_do_update` the same way;
+    only the construct differs.
+    """
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

@@ -17,11 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.db.models import Store, Tombstone
+from app.db.session import dialect_insert
 
 EMAIL = "email"
 CART = "cart"
@@ -52,7 +51,7 @@ def bury(session: Session, store: Store, email: str | None, cart_keys: Iterable[
             for kind, value in _wanted(store, email, cart_keys)]
     if not rows:
         return
-    insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert: Any = dialect_insert(session)
     session.execute(insert(Tombstone).values(rows).on_conflict_do_nothing(
         index_elements=["store_id", "kind", "digest"]))
 
