@@ -54,8 +54,13 @@ class Outage:
 
     def start(self):
         self.on = True
-        self.engine.dispose()
-        if not self.database_url.startswith("sqlite"):
+        if self.database_url.startswith("sqlite"):
+            self.engine.dispose()
+        else:
+            # Cut the connections on the server side, as an outage does; the
+            # pool finds them dead (pre-ping) and reconnects to the closed port.
+            # Disposing the pool here instead would orphan the connections the
+            # worker holds, to be closed by the garbage collector at random.
             admin = make_engine(self.database_url)
             with admin.begin() as conn:
                 conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
