@@ -16,11 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.errors import ConfigError
 
 PREFIX = "CARTBACK_"
 INSTANCE = "<instance>"  # stands for the instance folder in declared defaults
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 @dataclass(frozen=True)
@@ -177,10 +179,22 @@ def _validate(config: Mapping[str, Any]) -> None:
     if not public_url.startswith(("http://", "https://")):
         raise ConfigError(f"{PREFIX}PUBLIC_URL must be the http(s) address shoppers reach us "
                           f"at, not {public_url!r}.")
+    host = (urlsplit(public_url).hostname or "").lower()
+    if (public_url.startswith("http://") and not config["TESTING"]
+            and host not in LOCAL_HOSTS):
+        raise ConfigError(f"{PREFIX}PUBLIC_URL must start with https:// (it is {public_url!r}): "
+                          "every email's unsubscribe link is built from it and must be https "
+                          "outside development on localhost.")
     url = str(config["DATABASE_URL"])
     if not url.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"{PREFIX}DATABASE_URL must be a sqlite:// or postgresql:// URL.")
 
+    host = (urlsplit(public_url).hostname or "").lower()
+    if (public_url.startswith("http://") and not config["TESTING"]
+            and host not in LOCAL_HOSTS):
+        raise ConfigError(f"{PREFIX}PUBLIC_URL must start with https:// (it is {public_url!r}): "
+                          "every email's unsubscribe link is built from it and must be https "
+                          "outside development on localhost.")
 
 def _instance_secret(instance_path: Path) -> str:
     """A stable per-install secret, so signed links survive a restart.

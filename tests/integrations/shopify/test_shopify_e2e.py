@@ -16,7 +16,7 @@ from shopify_payloads import (
 
 from app.carts.wake import wake_due
 from app.integrations.shopify.install import save_install
-from conftest import T0
+from conftest import T0, with_postal_address
 from platforms.shopify.api import Grant
 
 
@@ -27,8 +27,10 @@ def app_overrides():
 
 @pytest.fixture
 def shop_store(runtime, clock):
-    return save_install(runtime, SHOP, Grant(access_token="shpat_test", scope="read_orders"),
-                        clock(), via="oauth")
+    store_id = save_install(runtime, SHOP, Grant(access_token="shpat_test",
+                                                  scope="read_orders"), clock(), via="oauth")
+    with_postal_address(runtime, store_id)
+    return store_id
 
 
 def test_abandoned_checkout_gets_exactly_one_first_reminder(client, runtime, clock, outbox,

@@ -14,7 +14,7 @@ from app.carts.wake import wake_due
 from app.db.crypto import decrypt_json
 from app.db.models import Cart, OAuthState, Store
 from app.integrations.woocommerce import connect as woocommerce_store
-from conftest import T0
+from conftest import T0, with_postal_address
 from platforms.signing import sign_base64
 
 SHOP = "https://shop.example"
@@ -37,6 +37,7 @@ def woo_store(runtime):
         register_mocks(rsps)
         store_id = woocommerce_store.connect_by_keys(runtime, SHOP, CK, CS, timezone="UTC",
                                                      from_email="hello@shop.example")
+    with_postal_address(runtime, store_id)
     with runtime.db.new_session() as session:
         return session.get(Store, store_id)
 
