@@ -206,28 +206,32 @@ def templates(name: str) -> ResponseReturnValue:
     rt = runtime()
     problems: list[template_editor.Problem] = []
     saved = False
+    action = request.form.get("action", "save") if request.method == "POST" else None
     with rt.db.transaction() as session:
-        if request.method == "POST" and request.form.get("action") == "reset":
+        if action == "reset":
             template_editor.reset(session, g.store_id, name)
             saved = True
-        if request.method == "POST" and request.form.get("action") != "reset":
+        if action in ("save", "preview"):
             parts = _parts_from_form()
+        else:
+            parts = template_editor.current_parts(session, g.store_id, name)
+        if action == "save":
             try:
                 template_editor.save(session, g.store_id, name, parts)
                 saved = True
             except TemplateRefused as err:
                 problems = err.problems
-        else:
-            parts = template_editor.current_parts(session, g.store_id, name)
         if saved:
             parts = template_editor.current_parts(session, g.store_id, name)
+    composed = None
     try:
         composed = template_editor.preview(name, parts)
-    except TemplateRefused:
-        composed = None
+    except TemplateRefused as err:
+        # The no-JavaScript Preview button shows what is wrong and never saves.
+        problems = err.problems if action == "preview" else problems
     return _page("admin/templates.html", name=name, names=TEMPLATE_NAMES, parts=parts,
                  labels=template_editor.PART_LABELS, problems=problems, saved=saved,
-                 composed=composed), 400 if problems else 200
+                 previewing=action == "preview", composed=composed), 400 if problems else 200
 
 
 @bp.post("/templates/<name>/preview")
