@@ -54,6 +54,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RUN_NIGHTLY", bool, True, "run the periodic and nightly jobs with the timers"),
     Setting("AUTO_MIGRATE", bool, None, "apply migrations at start (default: SQLite only)"),
     Setting("TESTING", bool, False, "test mode"),
+    Setting("TRUSTED_PROXIES", int, 0,
+            "how many proxies/load balancers in front of the app add X-Forwarded-For "
+            "(0: the client address is the socket's, and X-Forwarded-For is ignored)",
+            minimum=0, maximum=10),
     Setting("MAX_BODY_BYTES", int, 256 * 1024, "largest webhook body accepted",
             minimum=1024, maximum=64 * 1024 * 1024),
     Setting("DB_POOL_SIZE", int, 5, "database connections per process", minimum=1, maximum=200),

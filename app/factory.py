@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
 from app import integrations
@@ -37,6 +38,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                          or os.environ.get("CARTBACK_INSTANCE_PATH") or app.instance_path)
     app.config.update(config_module.load(instance_path, overrides))
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        # Only the last `proxies` hops of X-Forwarded-For/-Proto are ours; anything a client
+        # wrote before them is ignored, so a made-up address cannot dodge a rate limit.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     configure_logging(app.config["LOG_LEVEL"])
 
     db = Database()

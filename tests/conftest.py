@@ -206,8 +206,9 @@ def store(make_store: Any) -> Store:
 
 @pytest.fixture
 def admin(app: Any, runtime: Any) -> Any:
-    """A signed-in admin for a store: get/post helpers carrying the session."""
-    from app.web.admin.auth import csrf_token, mint_session
+    """A signed-in admin for a store: a client holding the session cookie, and get/post
+    helpers (post adds the CSRF token)."""
+    from app.web.admin.auth import COOKIE, COOKIE_PATH, csrf_token, mint_session
 
     class Admin:
         def __init__(self, store):
@@ -215,15 +216,16 @@ def admin(app: Any, runtime: Any) -> Any:
                 self.s = mint_session(store.id)
                 self.csrf = csrf_token(self.s)
             self.client = app.test_client()
+            self.client.set_cookie(COOKIE, self.s, path=COOKIE_PATH)
             self.store = store
 
         def get(self, path, **params):
-            return self.client.get(path, query_string={"s": self.s, **params})
+            return self.client.get(path, query_string=params)
 
         def post(self, path, data=None, **kwargs):
             data = dict(data or {})
             data.setdefault("csrf", self.csrf)
-            return self.client.post(path, query_string={"s": self.s}, data=data, **kwargs)
+            return self.client.post(path, data=data, **kwargs)
 
     return Admin
 

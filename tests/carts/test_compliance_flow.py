@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.carts.wake import wake_due
 from app.db.models import Send
-from app.web.admin.auth import mint_session
+from app.web.admin.auth import COOKIE, mint_session
 from conftest import T0, cart_body
 from platforms.signing import sign_base64
 
@@ -59,6 +59,5 @@ def test_admin_warns_on_dashboard_and_settings_until_an_address_is_saved(make_st
 def signed_in(app, store_id):
     client = app.test_client()
     with app.test_request_context():
-        token = mint_session(store_id)
-    client.get = lambda path: client.open(path, query_string={"s": token})
+        client.set_cookie(COOKIE, mint_session(store_id), path="/admin")
     return client

@@ -144,7 +144,8 @@ def collect_preflight(public_key: str) -> ResponseReturnValue:
 def collect(public_key: str) -> ResponseReturnValue:
     """A cart snapshot from the store's own pages. Creates or updates; reads nothing back."""
     rt = runtime()
-    ip = request.headers.get("X-Forwarded-For", request.remote_addr or "-").split(",")[0].strip()
+    # The client's address as ProxyFix left it (CARTBACK_TRUSTED_PROXIES); never a raw header.
+    ip = request.remote_addr or "-"
     if not PER_IP.allow(ip) or not PER_KEY.allow(public_key):
         return jsonify({"error": "too many requests"}), 429, {"Retry-After": "60"}
     if (request.content_length or 0) > BEACON_MAX_BYTES:

@@ -49,6 +49,7 @@ from app.web.admin.auth import (
     current_session,
     mint_session,
     redeem_login_link,
+    set_session_cookie,
     signed_in_store_id,
 )
 from app.web.admin.chart import bars
@@ -101,7 +102,7 @@ def frame_ancestors(store: Store) -> str:
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
     def admin_url(endpoint: str, **values: Any) -> str:
-        return url_for(endpoint, s=g.get("session_token"), **values)
+        return url_for(endpoint, **values)  # the session rides in its cookie, never the URL
 
     return {"admin_url": admin_url,
             "csrf": lambda: csrf_token(g.session_token) if g.get("session_token") else ""}
@@ -128,7 +129,8 @@ def login(token: str) -> ResponseReturnValue:
     store_id = redeem_login_link(rt, token, rt.clock())
     if store_id is None:
         return render_template("admin/link_expired.html"), 403
-    return redirect(url_for("admin.home", s=mint_session(store_id)))
+    # The nonce is spent; the session goes into its cookie and the address bar is clean.
+    return set_session_cookie(redirect(url_for("admin.home")), mint_session(store_id))
 
 
 # --- dashboard -------------------------------------------------------------------------------
@@ -278,7 +280,7 @@ def unsubscribe_add() -> ResponseReturnValue:
         return _not_an_email()
     with rt.db.transaction() as session:
         suppressions.add(session, g.store_id, email, source="merchant", now=rt.clock())
-    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+    return redirect(url_for("admin.unsubscribes",
                             notice=f"{normalize_email(email)} will get no more reminders."))
 
 
@@ -291,7 +293,7 @@ def unsubscribe_remove(entry_id: int) -> ResponseReturnValue:
         if entry is None:
             abort(404)
         session.delete(entry)
-    return redirect(url_for("admin.unsubscribes", s=g.session_token, notice="Removed."))
+    return redirect(url_for("admin.unsubscribes", notice="Removed."))
 
 
 @bp.get("/unsubscribes.csv")
@@ -314,7 +316,7 @@ def unsubscribe_import() -> ResponseReturnValue:
     rt = runtime()
     upload = request.files.get("file")
     if upload is None:
-        return redirect(url_for("admin.unsubscribes", s=g.session_token,
+        return redirect(url_for("admin.unsubscribes",
                                 error="Choose a CSV file to import."))
     text = upload.read(2_000_000).decode("utf-8-sig", errors="replace")
     added, skipped = 0, 0
@@ -326,7 +328,7 @@ def unsubscribe_import() -> ResponseReturnValue:
                 continue
             suppressions.add(session, g.store_id, email, source="import", now=rt.clock())
             added += 1
-    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+    return redirect(url_for("admin.unsubscribes",
                             notice=f"Imported {added} addresses; skipped {skipped} lines."))
 
 
@@ -338,7 +340,7 @@ def _form_email() -> str | None:
 
 
 def _not_an_email() -> ResponseReturnValue:
-    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+    return redirect(url_for("admin.unsubscribes",
                             error="That is not an email address."))
 
 
@@ -363,7 +365,7 @@ def privacy_erase() -> ResponseReturnValue:
     with rt.db.transaction() as session:
         ids = privacy.erase_shopper(session, g.store_id, email)
     rt.timers.cancel_many(ids)
-    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+    return redirect(url_for("admin.unsubscribes",
                             notice=f"Erased everything about {normalize_email(email)} "
                                    f"({len(ids)} carts)."))
 
@@ -404,5 +406,5 @@ def cart_stop(cart_id: int) -> ResponseReturnValue:
         stop_cart(session, found.id, reason="merchant", why="by you",
                   now=rt.clock())
     rt.timers.set(cart_id, None)
-    return redirect(url_for("admin.cart", cart_id=cart_id, s=g.session_token,
+    return redirect(url_for("admin.cart", cart_id=cart_id,
                             notice="This cart gets no more reminders."))
