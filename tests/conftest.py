@@ -220,7 +220,7 @@ def admin(app: Any, runtime: Any) -> Any:
             self.store = store
 
         def get(self, path, **params):
-            return self.client.get(path, query_string=params)
+            return self.client.get(path, query_string=params or None)
 
         def post(self, path, data=None, **kwargs):
             data = dict(data or {})

@@ -15,7 +15,7 @@ from app.integrations.woocommerce import connect as woocommerce_store
 from app.runtime import Runtime
 from app.web import runtime
 from app.web.ratelimit import SlidingWindow
-from platforms.base import BadPayload, BadSignature, header
+from platforms.base import BadPayload, BadSignature, header, load_json_object
 from platforms.woocommerce.adapter import SOURCE, adapter, is_ping, origin_of
 from platforms.woocommerce.beacon import parse_beacon
 
@@ -47,9 +47,10 @@ def connect() -> ResponseReturnValue:
 @bp.post("/woocommerce/callback")
 def callback() -> ResponseReturnValue:
     rt = runtime()
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise BadRequest("body: must be the JSON WooCommerce sends")
+    try:
+        payload = load_json_object(request.get_data(cache=False))
+    except BadPayload as err:  # not JSON, not an object, or nested past the parser's depth
+        raise BadRequest("body: must be the JSON WooCommerce sends") from err
     store_id = woocommerce_store.finish_connect(rt, payload, rt.clock())
     if store_id is None:
         log.warning("woocommerce callback refused: bad or used state")

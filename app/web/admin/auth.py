@@ -96,7 +96,9 @@ def csrf_token(session_token: str) -> str:
 def check_csrf() -> None:
     session_token = current_session() or ""
     given = request.form.get("csrf") or request.headers.get("X-Cartback-Csrf") or ""
-    if not session_token or not hmac.compare_digest(csrf_token(session_token), given):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    if not session_token or not hmac.compare_digest(csrf_token(session_token).encode(),
+                                                    given.encode()):
         raise BadCsrf("csrf token missing or wrong")
 
 

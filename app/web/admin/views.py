@@ -33,14 +33,14 @@ from app.carts.stops import stop_cart
 from app.core.addresses import looks_like_address, normalize_email
 from app.core.rules import FIELDS, check_timezone, effective, validate
 from app.db.models import Store, Suppression
-from app.errors import SettingsError, TemplateRefused
+from app.errors import BadRequest, SettingsError, TemplateRefused
 from app.integrations import Embedding
 from app.mail import breaker
 from app.mail import editor as template_editor
 from app.mail.compose import TEMPLATE_NAMES
 from app.privacy import requests as privacy
 from app.privacy import suppressions
-from app.web import runtime
+from app.web import has_nul, row_id, runtime
 from app.web.admin import carts as cart_list
 from app.web.admin import dashboard
 from app.web.admin.auth import (
@@ -67,6 +67,8 @@ def _sign_in() -> ResponseReturnValue | None:
     g.session_token = current_session()
     if request.method == "POST":
         check_csrf()
+        if has_nul(request.form):  # PostgreSQL refuses NUL in text; no form field needs one
+            raise BadRequest("form fields must not contain NUL characters")
     with runtime().db.new_session() as session:
         store = session.get(Store, g.store_id)
         if store is None or not store.installed:
@@ -242,7 +244,9 @@ def template_preview(name: str) -> ResponseReturnValue:
         abort(404)
     rt = runtime()
     ctx = template_editor.SAMPLE
-    cart_id = request.form.get("cart_id", type=int)
+    cart_id = row_id(request.form.get("cart_id"))
+    if request.form.get("cart_id") and cart_id is None:
+        abort(404)
     if cart_id:
         with rt.db.new_session() as session:
             cart = cart_list.get_cart(session, g.store_id, cart_id)
@@ -379,7 +383,7 @@ def carts() -> ResponseReturnValue:
     with rt.db.new_session() as session:
         page = cart_list.list_carts(session, g.store_id, status=status,
                                     email=request.args.get("q"),
-                                    page=request.args.get("page", type=int) or 1)
+                                    page=min(request.args.get("page", type=int) or 1, 10**6))
     return _page("admin/carts.html", page=page, status=status, q=request.args.get("q", ""),
                  statuses=cart_list.STATUSES)
 

@@ -4,6 +4,8 @@ refused with a reason (never a 500), oversized parts are refused at save."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.db.models import TemplateOverride
@@ -64,3 +66,24 @@ def test_admin_template_part_over_64_kib_is_refused_at_save(admin, store, runtim
     assert response.status_code == 400
     assert "longer than 64 KiB" in response.get_data(as_text=True)
     assert overrides(runtime) == {}
+
+
+JINJA_BITS = ["{{", "}}", "{%", "%}", "for i in range(99999)", "endfor", "if", "endif", "*",
+              "**", "10**9", "'x'", "greeting", "items", "|center(", ")", "(", "__class__",
+              "loop.", "include 'first.html'", "macro m()", "endmacro", "m()", " ", "\n",
+              "é", "\x00", "1/0", "set a =", "[", "]"]
+
+
+@settings(max_examples=30, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(source=st.lists(st.sampled_from(JINJA_BITS), max_size=14).map("".join),
+       part=st.sampled_from(["subject.txt", "opening.txt", "txt", "html"]),
+       endpoint=st.sampled_from(["/admin/templates/first", "/admin/templates/first/preview"]))
+def test_admin_fuzzed_templates_are_saved_previewed_or_refused_never_500(admin, store, runtime,
+                                                                         source, part,
+                                                                         endpoint):
+    before = overrides(runtime)
+    response = admin(store).post(endpoint, data=dict(DEFAULTS, **{part: source}))
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert overrides(runtime) == before
