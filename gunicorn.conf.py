@@ -16,3 +16,7 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
 raw_env = ["CARTBACK_RUN_SCHEDULER=false"]
+# Method, path without its query string, status, size, duration and user agent:
+# never %(r)s/%(q)s (query strings), %(f)s (Referer) or headers, which could
+# carry a token. The admin session lives in a cookie, never in a URL.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'

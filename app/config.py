@@ -16,12 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.core.addresses import looks_like_address
 from app.errors import ConfigError
 
 PREFIX = "CARTBACK_"
 INSTANCE = "<instance>"  # stands for the instance folder in declared defaults
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RUN_NIGHTLY", bool, True, "run the periodic and nightly jobs with the timers"),
     Setting("AUTO_MIGRATE", bool, None, "apply migrations at start (default: SQLite only)"),
     Setting("TESTING", bool, False, "test mode"),
+    Setting("TRUSTED_PROXIES", int, 0,
+            "how many proxies/load balancers in front of the app add X-Forwarded-For "
+            "(0: the client address is the socket's, and X-Forwarded-For is ignored)",
+            minimum=0, maximum=10),
     Setting("MAX_BODY_BYTES", int, 256 * 1024, "largest webhook body accepted",
             minimum=1024, maximum=64 * 1024 * 1024),
     Setting("PLATFORM_BODY_BYTES", int, 16 * 1024 * 1024,
@@ -189,10 +195,22 @@ def _validate(config: Mapping[str, Any]) -> None:
     if default_from and not looks_like_address(str(default_from)):
         raise ConfigError(f"{PREFIX}DEFAULT_FROM_EMAIL must be one email address, "
                           f"not {default_from!r}.")
+    host = (urlsplit(public_url).hostname or "").lower()
+    if (public_url.startswith("http://") and not config["TESTING"]
+            and host not in LOCAL_HOSTS):
+        raise ConfigError(f"{PREFIX}PUBLIC_URL must start with https:// (it is {public_url!r}): "
+                          "every email's unsubscribe link is built from it and must be https "
+                          "outside development on localhost.")
     url = str(config["DATABASE_URL"])
     if not url.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"{PREFIX}DATABASE_URL must be a sqlite:// or postgresql:// URL.")
 
+    host = (urlsplit(public_url).hostname or "").lower()
+    if (public_url.startswith("http://") and not config["TESTING"]
+            and host not in LOCAL_HOSTS):
+        raise ConfigError(f"{PREFIX}PUBLIC_URL must start with https:// (it is {public_url!r}): "
+                          "every email's unsubscribe link is built from it and must be https "
+                          "outside development on localhost.")
 
 def _instance_secret(instance_path: Path) -> str:
     """A stable per-install secret, so signed links survive a restart.

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jinja2 import TemplateError
+
 
 class CartbackError(Exception):
     """Base of every error Cartback raises on purpose."""
@@ -171,3 +173,19 @@ class Overtaken(CartbackError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class TemplateFailed(CartbackError, TemplateError):
+    """A merchant template that would not render, or not within its budget (time,
+    memory, output size). `part` names the template file part, `line` its line
+    when known. A Jinja `TemplateError` too, so anything that falls back on a
+    failing template catches this the same way.
+    """
+
+    status = 400
+
+    def __init__(self, reason: str, *, part: str | None = None,
+                 line: int | None = None) -> None:
+        TemplateError.__init__(self, reason)
+        self.reason, self.part, self.line = reason, part, line
+        self.public_message = reason

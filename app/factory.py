@@ -10,16 +10,19 @@ from typing import Any
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from app import config as config_module
 from app import integrations
 from app.db.session import Database, upgrade
-from app.errors import CartbackError
+from app.errors import BadRequest, CartbackError
 from app.logs import configure_logging
 from app.mail.backends import make_mailer
 from app.mail.links import Links
 from app.mail.polish import BedrockPolisher
 from app.runtime import Runtime
+from app.web import MAX_ROW_ID, has_nul
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,10 +36,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    # Before any blueprint: the converter is bound when each rule is added.
+    app.url_map.converters["int"] = RowId
     instance_path = Path((overrides or {}).get("INSTANCE_PATH")
                          or os.environ.get("CARTBACK_INSTANCE_PATH") or app.instance_path)
     app.config.update(config_module.load(instance_path, overrides))
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        # Only the last `proxies` hops of X-Forwarded-For/-Proto are ours; anything a client
+        # wrote before them is ignored, so a made-up address cannot dodge a rate limit.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     configure_logging(app.config["LOG_LEVEL"])
 
     db = Database()
@@ -66,6 +76,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ops.bp)
     app.register_blueprint(mail_events.bp)
     _count_deliveries(app)
+    _refuse_nul_characters(app)
     _register_errors(app)
 
     if app.config["RUN_SCHEDULER"]:
@@ -73,6 +84,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
         start_timers(app, runtime)
     return app
+
+
+class RowId(IntegerConverter):
+    """`<int:…>` in our routes is always a row id: 0 to 2**31 - 1 (PostgreSQL's
+    integer). A number past that is a 404 like any unknown id, not a database error."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def _count_deliveries(app: Flask) -> None:
@@ -92,6 +112,17 @@ def _count_deliveries(app: Flask) -> None:
             topic = request.headers.get(header, "") if header else ""
             metrics.delivery(platform, topic, response.status_code)
         return response
+
+
+def _refuse_nul_characters(app: Flask) -> None:
+    """No URL carries a NUL character on purpose, and PostgreSQL refuses one in any text
+    with an error: refuse it at the door (400), whatever the route does with it."""
+
+    @app.before_request
+    def _no_nul() -> ResponseReturnValue | None:
+        if "\x00" in request.path or has_nul(request.args):
+            raise BadRequest("the address must not contain NUL characters")
+        return None
 
 
 def _wants_json() -> bool:

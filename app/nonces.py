@@ -14,6 +14,7 @@ transaction, so consuming a nonce and acting on it can commit together.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -27,6 +28,7 @@ from app.db.models import OAuthState
 KEEP_STALE = timedelta(days=1)
 # The column's width; anything longer was never issued here.
 MAX_TOKEN_LENGTH = 64
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def issue(session: Session, purpose: str, subject: str, now: datetime,
@@ -47,7 +49,9 @@ def consume(session: Session, purpose: str, token: str | None, now: datetime,
     None for an unknown, used, expired or other-purpose token, and, when
     `subject` is given, for a token issued for another subject.
     """
-    if not token or len(token) > MAX_TOKEN_LENGTH:
+    # Only what `issue` can have made reaches the database: a NUL byte or any other
+    # character outside the URL-safe alphabet is refused by PostgreSQL with an error.
+    if not token or len(token) > MAX_TOKEN_LENGTH or not TOKEN_RE.fullmatch(token):
         return None
     conditions = [OAuthState.state == token, OAuthState.platform == purpose,
                   OAuthState.used_at.is_(None), OAuthState.expires_at > now]

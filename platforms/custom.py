@@ -79,7 +79,8 @@ class CustomAdapter:
             first_name=fields.text(body.get("first_name"), "first_name", max_len=200),
             # An unknown zone is not the integrator's error to fix: intake
             # falls back to the store's zone.
-            timezone=fields.zone(fields.text(body.get("timezone"), "timezone", max_len=200)),
+            # Nor is a zone of the wrong type or length: it is a hint, never worth a cart.
+            timezone=fields.zone(body.get("timezone")),
             locale=fields.locale(body.get("locale"), "locale"),
             country=fields.country(body.get("country"), "country"),
             return_url=fields.http_url(body.get("return_url"), "return_url"),

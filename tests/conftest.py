@@ -25,7 +25,7 @@ from app.db.models import Base, Store
 from app.db.session import make_engine, upgrade
 from app.stores import create_store
 from platforms.signing import sign_base64
-from tests.factories import Clock, read_outbox
+from tests.factories import POSTAL_ADDRESS, Clock, read_outbox
 
 POSTGRES_URL = os.environ.get("CARTBACK_TEST_POSTGRES_URL")
 
@@ -154,14 +154,15 @@ def runner(app: Any) -> CliRunner:
 @pytest.fixture
 def make_store(runtime: Any) -> Any:
     def _make(**fields: Any) -> Store:
-        settings = fields.pop("settings", None)
+        # Every store has the postal address the compliance gate asks for, unless a
+        # test says otherwise (settings={"postal_address": ""}).
+        settings = {"postal_address": POSTAL_ADDRESS, **(fields.pop("settings", None) or {})}
         values = {"platform": "custom", "name": "Maple & Co", "domain": "maple.example",
                   "timezone": "UTC", "from_email": "hello@maple.example"}
         values.update(fields)
         with runtime.db.transaction() as session:
             store = create_store(session, **values)
-            if settings:
-                store.settings = settings
+            store.settings = settings
         return store
 
     return _make
@@ -170,6 +171,32 @@ def make_store(runtime: Any) -> Any:
 @pytest.fixture
 def store(make_store: Any) -> Store:
     return make_store()
+
+
+@pytest.fixture
+def admin(app: Any, runtime: Any) -> Any:
+    """A signed-in admin for a store: a client holding the session cookie, and get/post
+    helpers (post adds the CSRF token)."""
+    from app.web.admin.auth import COOKIE, COOKIE_PATH, csrf_token, mint_session
+
+    class Admin:
+        def __init__(self, store):
+            with app.test_request_context():
+                self.s = mint_session(store.id)
+                self.csrf = csrf_token(self.s)
+            self.client = app.test_client()
+            self.client.set_cookie(COOKIE, self.s, path=COOKIE_PATH)
+            self.store = store
+
+        def get(self, path, **params):
+            return self.client.get(path, query_string=params or None)
+
+        def post(self, path, data=None, **kwargs):
+            data = dict(data or {})
+            data.setdefault("csrf", self.csrf)
+            return self.client.post(path, data=data, **kwargs)
+
+    return Admin
 
 
 @pytest.fixture

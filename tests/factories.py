@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+POSTAL_ADDRESS = "Maple & Co, 1 Mill Lane, Leeds LS1 1AA, United Kingdom"
 
 
 @dataclass
@@ -61,3 +62,13 @@ def read_outbox(directory: str | Path) -> list[EmailMessage]:
         return []
     parser = BytesParser(policy=policy.default)
     return [parser.parsebytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]  # type: ignore[misc]
+
+
+def with_postal_address(runtime: Any, store_id: int, address: str = POSTAL_ADDRESS) -> None:
+    """What a merchant does after installing: save the store's postal address (the
+    compliance gate sends nothing without one). For stores made by an install flow."""
+    from app.db.models import Store
+
+    with runtime.db.transaction() as session:
+        found = session.get(Store, store_id)
+        found.settings = {**(found.settings or {}), "postal_address": address}

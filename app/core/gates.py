@@ -68,6 +68,11 @@ def paused(ctx: GateContext) -> Verdict:
     return Skip("paused") if ctx.rules.paused else PASS
 
 
+def postal_address(ctx: GateContext) -> Verdict:
+    """Compliance: every reminder carries the store's postal address, so none goes without one."""
+    return PASS if ctx.rules.postal_address.strip() else Skip("no_postal_address")
+
+
 def address(ctx: GateContext) -> Verdict:
     """Gate 1: only the address the shopper gave; never guessed, and only a valid one."""
     if not (ctx.email and ctx.email.strip()):
@@ -125,8 +130,8 @@ def mail_paused(ctx: GateContext) -> Verdict:
 
 # Order matters: certain refusals first (a shopper who unsubscribed is
 # skipped, not deferred to the morning and skipped then).
-PIPELINE: list[Gate] = [paused, address, unsubscribed, consent, recently_reminded, quiet,
-                        mail_paused]
+PIPELINE: list[Gate] = [paused, postal_address, address, unsubscribed, consent,
+                        recently_reminded, quiet, mail_paused]
 
 # EU and EEA members plus the UK: where reminder emails need prior opt-in.
 OPT_IN_COUNTRIES = frozenset({

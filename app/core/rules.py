@@ -161,6 +161,8 @@ class Rules:
     consent_policy: str = "all"
     attribution_window: timedelta = timedelta(days=7)
     paused: bool = False
+    # Printed in every email's footer; the law (CAN-SPAM, and most others) wants one.
+    postal_address: str = ""
 
     @classmethod
     def for_store(cls, stored: Mapping[str, Any] | None, store_timezone: str) -> Rules:
@@ -176,4 +178,5 @@ class Rules:
             consent_policy=values["consent_policy"],
             attribution_window=timedelta(days=values["attribution_days"]),
             paused=bool(values["paused"]),
+            postal_address=str(values["postal_address"] or "").strip(),
         )

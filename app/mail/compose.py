@@ -8,7 +8,7 @@ template set is `{name}.subject.txt`, `{name}.opening.txt`, `{name}.txt` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -18,9 +18,20 @@ from typing import Any
 import css_inline
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency
-from jinja2 import ChoiceLoader, DictLoader, FileSystemLoader, StrictUndefined
+from jinja2 import (
+    ChoiceLoader,
+    DictLoader,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    pass_context,
+)
 from jinja2.sandbox import SandboxedEnvironment
 
+from app.errors import TemplateFailed
+from app.mail import budget
 from app.mail.headers import printable
 
 EMAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
@@ -90,7 +101,17 @@ def _cached_environment(overrides: tuple[tuple[str, str], ...],
         autoescape=autoescape,
         undefined=StrictUndefined,
         keep_trailing_newline=False,
+        # No constant folding at compile time: `{{ "x" * 10**10 }}` must cost nothing until
+        # it runs, inside the render budget. The optimizer folds everywhere; the code
+        # generator folds `{{ ... }}` output unless finalize needs the render's context.
+        optimized=False,
+        finalize=_as_is,
     )
+
+
+@pass_context
+def _as_is(_context: Any, value: Any) -> Any:
+    return value
 
 
 def template_variables(ctx: MailContext) -> dict[str, Any]:
@@ -130,21 +151,111 @@ def one_line(value: str) -> str:
 
 def render_plain_opening(name: str, ctx: MailContext,
                          overrides: Mapping[str, str] | None = None) -> str:
-    text_env = _environment(overrides or {}, autoescape=False)
-    return one_line(text_env.get_template(f"{name}.opening.txt").render(template_variables(ctx)))
+    """The template's own opening line (what the polisher starts from), within the budget."""
+    rendered = _render_parts(name, overrides or {}, template_variables(ctx), ("opening.txt",))
+    return one_line(rendered["opening.txt"])
 
 
 def render(name: str, ctx: MailContext, *, opening_line: str | None = None,
            overrides: Mapping[str, str] | None = None) -> Composed:
-    """Render template set `name`; `opening_line` replaces the plain one when given."""
-    overrides = overrides or {}
-    variables = template_variables(ctx)
+    """Render template set `name`; `opening_line` replaces the plain one when given.
+
+    Runs within the render budget (see `_render_parts`); raises TemplateFailed.
+    """
+    rendered = _render_parts(name, overrides or {}, template_variables(ctx), PARTS,
+                             opening_line=opening_line)
+    return Composed(template=name, subject=one_line(rendered["subject.txt"]),
+                    opening_line=rendered["line"], text=rendered["txt"],
+                    html=rendered["html"])
+
+
+# --- the render budget -----------------------------------------------------------------------
+# Merchant templates are code: they render in a forked child (app.mail.budget) that is killed
+# after RENDER_TIME_LIMIT_S and capped in memory, and each part's output is capped too. Every
+# way a render can fail becomes one TemplateFailed naming the part and, when known, the line.
+
+TEMPLATE_SIZE_LIMIT = 64 * 1024  # characters per part, checked when a template is saved
+OUTPUT_SIZE_LIMIT = 512 * 1024  # characters each rendered part may produce
+RENDER_TIME_LIMIT_S = 1.0
+
+
+def _compile(env: SandboxedEnvironment, template_name: str) -> Template:
+    part = template_name.split(".", 1)[1]
+    try:
+        return env.get_template(template_name)
+    except TemplateSyntaxError as err:
+        raise TemplateFailed(err.message or "is not a valid template", part=part,
+                             line=err.lineno) from err
+    except RecursionError as err:
+        raise TemplateFailed("is nested too deeply", part=part) from err
+    except TemplateError as err:
+        raise TemplateFailed(err.message or "is not a valid template", part=part) from err
+
+
+def _render_parts(name: str, overrides: Mapping[str, str], variables: dict[str, Any],
+                  parts: Sequence[str], *, opening_line: str | None = None) -> dict[str, str]:
     text_env = _environment(overrides, autoescape=False)
     html_env = _environment(overrides, autoescape=True)
-    subject = one_line(text_env.get_template(f"{name}.subject.txt").render(variables))
-    plain = one_line(text_env.get_template(f"{name}.opening.txt").render(variables))
-    line = one_line(opening_line) if opening_line else plain
-    variables.update(subject=subject, opening_line=line)
-    text = text_env.get_template(f"{name}.txt").render(variables)
-    html = css_inline.inline(html_env.get_template(f"{name}.html").render(variables))
-    return Composed(template=name, subject=subject, opening_line=line, text=text, html=html)
+    # Compiled here, in the parent, so every child starts warm; the environments do not
+    # fold constants (optimized=False), so compiling costs only the template's length.
+    compiled = {part: _compile(html_env if part == "html" else text_env, f"{name}.{part}")
+                for part in parts}
+    if "html" in parts:
+        html_env.get_template("layout.html")  # ours, and what every HTML part extends
+
+    def work(progress: Callable[[str], None]) -> dict[str, str] | tuple[str, int | None, str]:
+        values = dict(variables)
+        out: dict[str, str] = {}
+        for part in parts:
+            progress(part)
+            try:
+                out[part] = compiled[part].render(values)
+                if part == "html":
+                    out[part] = css_inline.inline(out[part])
+            except Exception as err:  # noqa: BLE001 - merchant code may raise anything
+                return part, _line_of(err, f"{name}.{part}"), _reason(err)
+            if len(out[part]) > OUTPUT_SIZE_LIMIT:
+                return part, None, (f"renders more than {OUTPUT_SIZE_LIMIT // 1024} KiB; "
+                                    "check for a loop that repeats too often")
+            if part == "subject.txt":
+                values["subject"] = one_line(out[part])
+            if part == "opening.txt":
+                plain = one_line(out[part])
+                out["line"] = one_line(opening_line) if opening_line else plain
+                values["opening_line"] = out["line"]
+        return out
+
+    kind, value = budget.run(work, time_limit_s=RENDER_TIME_LIMIT_S)
+    if kind == "ok" and isinstance(value, dict):
+        return value
+    if kind == "ok":
+        part, line, reason = value
+        raise TemplateFailed(reason, part=part, line=line)
+    reasons = {"timeout": f"took longer than {RENDER_TIME_LIMIT_S:g} s to render; "
+                          "check for loops that repeat too often",
+               "memory": "needs too much memory to render",
+               "crashed": "stopped the renderer"}
+    raise TemplateFailed(reasons[kind], part=value)
+
+
+def _reason(err: BaseException) -> str:
+    if isinstance(err, RecursionError):
+        return "calls itself too deeply"
+    if isinstance(err, MemoryError):
+        return "needs too much memory to render"
+    if isinstance(err, TemplateError):
+        return err.message or type(err).__name__
+    # Python's own errors (division by zero, a range too big): the message, not the type.
+    return str(err)[:300] or type(err).__name__
+
+
+def _line_of(err: BaseException, template_name: str) -> int | None:
+    if isinstance(err, TemplateSyntaxError):
+        return err.lineno
+    tb = err.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == template_name:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

@@ -10,14 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from jinja2 import TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SecurityError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.db.models import TemplateOverride
-from app.errors import TemplateRefused
-from app.mail.compose import EMAIL_TEMPLATES, PARTS, TEMPLATE_NAMES, Composed, MailContext, render
+from app.errors import TemplateFailed, TemplateRefused
+from app.mail.compose import (
+    EMAIL_TEMPLATES,
+    PARTS,
+    TEMPLATE_NAMES,
+    TEMPLATE_SIZE_LIMIT,
+    Composed,
+    MailContext,
+    render,
+)
 
 PART_LABELS = {"subject.txt": "Subject", "opening.txt": "Opening line",
                "txt": "Plain-text body", "html": "HTML body"}
@@ -73,32 +79,25 @@ def current_parts(session: Session, store_id: int, name: str) -> dict[str, str]:
     return parts
 
 
-def _line_of(err: BaseException, template_name: str) -> int | None:
-    if isinstance(err, TemplateSyntaxError):
-        return err.lineno
-    tb = err.__traceback__
-    line = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == template_name:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
 def preview(name: str, parts: dict[str, str], ctx: MailContext = SAMPLE) -> Composed:
-    """Render `parts` as template set `name`; raises TemplateRefused."""
+    """Render `parts` as template set `name` within the render budget; raises TemplateRefused."""
     overrides = {f"{check_name(name)}.{part}": text for part, text in parts.items()}
-    problems = []
+    problems = [Problem(part, None, f"is longer than {TEMPLATE_SIZE_LIMIT // 1024} KiB")
+                for part in PARTS if len(parts[part]) > TEMPLATE_SIZE_LIMIT]
+    if problems:
+        raise TemplateRefused(problems)
     for part in PARTS:
         # Render with only this part overridden too, so a refusal names it.
         try:
             render(name, ctx, overrides={f"{name}.{part}": overrides[f"{name}.{part}"]})
-        except (TemplateError, SecurityError) as err:
-            message = getattr(err, "message", None) or str(err)
-            problems.append(Problem(part, _line_of(err, f"{name}.{part}"), message))
+        except TemplateFailed as err:
+            problems.append(Problem(err.part or part, err.line, err.reason))
     if problems:
         raise TemplateRefused(problems)
-    return render(name, ctx, overrides=overrides)
+    try:
+        return render(name, ctx, overrides=overrides)
+    except TemplateFailed as err:  # the parts render alone but not together
+        raise TemplateRefused([Problem(err.part or "html", err.line, err.reason)]) from err
 
 
 def save(session: Session, store_id: int, name: str, parts: dict[str, str]) -> None:

@@ -25,6 +25,9 @@ def healthz() -> ResponseReturnValue:
     """200 while the database answers. The scheduler's heartbeat is reported; with
     ?strict=1 a stale one is a 503 too (for the scheduler's own check, not the
     web load balancer, which should keep serving webhooks meanwhile)."""
+    strict = request.args.get("strict", "0")
+    if strict not in ("0", "1"):
+        return jsonify({"error": "strict must be 0 or 1"}), 400
     rt = runtime()
     engine = rt.db.engine
     body: dict[str, object] = {}
@@ -42,7 +45,7 @@ def healthz() -> ResponseReturnValue:
                          "heartbeat_age_s": None if age is None else round(age, 1),
                          "in_process": bool(in_process)}
     healthy_scheduler = in_process or (age is not None and age < STALE_AFTER_S)
-    status = 503 if request.args.get("strict") and not healthy_scheduler else 200
+    status = 503 if strict == "1" and not healthy_scheduler else 200
     body["status"] = "ok" if healthy_scheduler else "scheduler heartbeat stale"
     return jsonify(body), status
 

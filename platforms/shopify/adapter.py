@@ -294,6 +294,8 @@ def parse_redact(topic: str, body: Mapping[str, Any]) -> Redact:
     customer = body.get("customer") if isinstance(body.get("customer"), dict) else {}
     assert isinstance(customer, dict)
     orders = body.get("orders_to_redact") or body.get("orders_requested") or []
+    if not isinstance(orders, list):
+        raise BadPayload("orders_to_redact", "must be a list of order ids")
     data_request = body.get("data_request") if isinstance(body.get("data_request"), dict) else {}
     assert isinstance(data_request, dict)
     return Redact(

@@ -35,7 +35,10 @@ def clean_shop(value: str | None) -> str | None:
     """`name.myshopify.com`, or None for anything else (evil.com, x.myshopify.com.evil.com)."""
     if not value or len(value) > 255:
         return None
-    shop: str | None = sanitize_shop_domain(value)
+    try:
+        shop: str | None = sanitize_shop_domain(value)
+    except ValueError:  # urlparse refuses some input outright: `[`, `x]`, bad IPv6 literals
+        return None
     return shop
 
 

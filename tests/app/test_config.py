@@ -87,3 +87,20 @@ def test_config_values_arrive_typed_once(tmp_path: Path):
 def test_config_overrides_are_checked_like_the_environment(tmp_path: Path):
     with pytest.raises(ConfigError, match="STORE_REDACT_DAYS"):
         load(tmp_path, {"STORE_REDACT_DAYS": -1}, environ={})
+
+
+def test_config_public_url_must_be_https_outside_development(tmp_path: Path):
+    with pytest.raises(ConfigError, match="PUBLIC_URL must start with https://.*unsubscribe"):
+        load(tmp_path, environ={"CARTBACK_PUBLIC_URL": "http://cartback.example"})
+
+
+@pytest.mark.parametrize("env", [
+    {"CARTBACK_PUBLIC_URL": "https://cartback.example"},
+    {"CARTBACK_PUBLIC_URL": "http://localhost:5000"},
+    {"CARTBACK_PUBLIC_URL": "http://127.0.0.1:8000"},
+    {"CARTBACK_PUBLIC_URL": "http://cartback.test", "CARTBACK_TESTING": "true"},
+    {},  # the embedded default, http://localhost:5000
+])
+def test_config_public_url_http_allowed_only_for_development(tmp_path: Path, env):
+    assert load(tmp_path, environ=env)["PUBLIC_URL"] == env.get("CARTBACK_PUBLIC_URL",
+                                                                "http://localhost:5000")

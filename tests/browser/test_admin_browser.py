@@ -72,12 +72,22 @@ def served(app, runtime, store, client, clock, database_url):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    from app.web.admin.auth import mint_session
+    from app.web.admin.auth import mint_login_link
 
-    with app.test_request_context():
-        session = mint_session(store.id)
-    yield f"http://127.0.0.1:{server.server_port}", session
+    with app.app_context():
+        link = mint_login_link(runtime, store.id, clock())
+    yield f"http://127.0.0.1:{server.server_port}", link.removeprefix(app.config["PUBLIC_URL"])
     server.shutdown()
+
+
+def signed_in(page, served):
+    """Follow the one-time sign-in link: the browser keeps the session cookie, no URL has it."""
+    base, login_path = served
+    page.goto(f"{base}{login_path}")
+    assert page.url == f"{base}/admin/"
+    [cookie] = [c for c in page.context.cookies() if c["name"] == "cartback_admin"]
+    assert cookie["httpOnly"] and cookie["path"] == "/admin"
+    return base
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +114,8 @@ def shot(page, name):
 
 
 def test_browser_dashboard_chart_renders(served, page):
-    base, s = served
-    page.goto(f"{base}/admin/?s={s}&days=7")
+    base = signed_in(page, served)
+    page.goto(f"{base}/admin/?days=7")
     assert page.locator("svg.chart").is_visible()
     assert page.locator("svg.chart rect.bar-sent").count() == 7
     heights = page.eval_on_selector_all("svg.chart rect.bar-sent",
@@ -116,12 +126,12 @@ def test_browser_dashboard_chart_renders(served, page):
 
 
 def test_browser_quiet_hours_change_sticks(served, page):
-    base, s = served
-    page.goto(f"{base}/admin/settings?s={s}")
+    base = signed_in(page, served)
+    page.goto(f"{base}/admin/settings")
     page.fill("#quiet_start", "22:30")
     page.click("text=Save settings")
     assert page.locator("text=Settings saved.").is_visible()
-    page.goto(f"{base}/admin/settings?s={s}")
+    page.goto(f"{base}/admin/settings")
     assert page.input_value("#quiet_start") == "22:30"
     page.fill("#quiet_end", "7:75")
     page.click("text=Save settings")
@@ -130,8 +140,8 @@ def test_browser_quiet_hours_change_sticks(served, page):
 
 
 def test_browser_template_preview_and_broken_template(served, page):
-    base, s = served
-    page.goto(f"{base}/admin/templates/first?s={s}")
+    base = signed_in(page, served)
+    page.goto(f"{base}/admin/templates/first")
     page.fill("textarea[name='subject.txt']", "Psst {{ first_name }}, your cart misses you")
     page.wait_for_function(
         "document.getElementById('preview-subject').textContent.startsWith('Psst Ada')")
@@ -144,8 +154,8 @@ def test_browser_template_preview_and_broken_template(served, page):
 
 
 def test_browser_unsubscribe_add_and_remove(served, page):
-    base, s = served
-    page.goto(f"{base}/admin/unsubscribes?s={s}")
+    base = signed_in(page, served)
+    page.goto(f"{base}/admin/unsubscribes")
     page.fill("#add-email", "Zoe@Example.com")
     page.click("button:has-text('Add to list')")
     row = page.locator("tr", has_text="zoe@example.com")
@@ -156,8 +166,8 @@ def test_browser_unsubscribe_add_and_remove(served, page):
 
 
 def test_browser_stop_a_cart(served, page):
-    base, s = served
-    page.goto(f"{base}/admin/carts?s={s}&status=reminded")
+    base = signed_in(page, served)
+    page.goto(f"{base}/admin/carts?status=reminded")
     shot(page, "carts")
     page.locator("table a").first.click()
     page.click("button:has-text('Stop this cart')")

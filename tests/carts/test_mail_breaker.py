@@ -199,7 +199,7 @@ def admin_page(app, store):
     def _get(path):
         with app.test_request_context():
             token = mint_session(store.id)
-        response = app.test_client().get(path, query_string={"s": token})
+        response = app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200
         return response.get_data(as_text=True)
 

@@ -19,7 +19,7 @@ from app.db.models import Activity, Cart, Send
 from app.errors import DeliveryError, MailPaused
 from app.integrations.shopify.install import save_install
 from platforms.shopify.api import Grant
-from tests.factories import T0, cart_body
+from tests.factories import T0, cart_body, with_postal_address
 from tests.shopify_payloads import OVERRIDES, SHOP, checkout_payload, order_payload, post_webhook
 
 DUE = T0 + timedelta(hours=4)
@@ -172,8 +172,9 @@ class TestShopify:
 
     @pytest.fixture
     def shop(self, runtime, clock, client):
-        save_install(runtime, SHOP, Grant(access_token="shpat_test", scope="read_orders"),
-                     clock(), via="oauth")
+        store_id = save_install(runtime, SHOP, Grant(access_token="shpat_test",
+                                                      scope="read_orders"), clock(), via="oauth")
+        with_postal_address(runtime, store_id)
         response = post_webhook(client, "checkouts/create", checkout_payload(
             updated_at=T0, email="ada@example.com"))
         assert response.status_code == 200

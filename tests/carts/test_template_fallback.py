@@ -13,7 +13,7 @@ from app.db.models import Activity, Send, TemplateOverride
 from tests.factories import T0, cart_body
 
 
-def test_failing_merchant_template_falls_back_to_the_default(app, post_custom, runtime, store,
+def test_failing_merchant_template_falls_back_to_the_default(admin, post_custom, runtime, store,
                                                              outbox):
     with runtime.db.transaction() as session:
         # Fine on the editor's two-item sample; fails on a one-item cart.
@@ -34,10 +34,6 @@ def test_failing_merchant_template_falls_back_to_the_default(app, post_custom, r
             Activity.kind == "template_fallback")))
     assert len(fallbacks) == 2 and "no element 1" in fallbacks[0].detail["error"]
 
-    from app.web.admin.auth import mint_session
-
-    with app.test_request_context():
-        token = mint_session(store.id)
-    page = app.test_client().get("/admin/templates/first", query_string={"s": token})
+    page = admin(store).get("/admin/templates/first")
     assert page.status_code == 200
     assert 'id="template-fallback"' in page.get_data(as_text=True)

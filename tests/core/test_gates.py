@@ -12,6 +12,7 @@ from app.core.gates import Defer, Pass, Skip
 from app.core.rules import Rules
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+ADDRESS = "1 Mill Lane, Leeds LS1 1AA"
 
 
 @dataclass
@@ -31,7 +32,7 @@ class FakeHistory:
 def ctx(**overrides):
     values = dict(cart_id=1, move="first", email="ada@example.com", timezone=None,
                   locale=None, country=None, marketing_consent=None, now=NOW,
-                  rules=Rules(), history=FakeHistory())
+                  rules=Rules(postal_address=ADDRESS), history=FakeHistory())
     values.update(overrides)
     return gates.GateContext(**values)
 
@@ -41,6 +42,19 @@ def ctx(**overrides):
 @pytest.mark.parametrize("email", [None, "", "   "])
 def test_gate_address_no_email_is_skipped(email):
     assert gates.address(ctx(email=email)) == Skip("no_email")
+
+
+@pytest.mark.parametrize("postal_address", ["", "   "])
+def test_gate_no_postal_address_blocks_every_reminder(postal_address):
+    rules = Rules(postal_address=postal_address)
+    assert gates.postal_address(ctx(rules=rules)) == Skip("no_postal_address")
+    assert gates.run(ctx(rules=rules)) == Skip("no_postal_address")
+
+
+def test_gate_postal_address_from_store_settings_passes():
+    rules = Rules.for_store({"postal_address": ADDRESS}, "UTC")
+    assert gates.postal_address(ctx(rules=rules)) == Pass()
+    assert gates.run(ctx(rules=Rules.for_store({}, "UTC"))) == Skip("no_postal_address")
 
 
 def test_gate_paused_store_skips():

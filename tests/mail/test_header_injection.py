@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.carts.wake import wake_due
 from app.db.models import Send
-from tests.factories import T0, cart_body
+from tests.factories import T0, cart_body, with_postal_address
 from tests.shopify_payloads import OVERRIDES, SHOP, checkout_payload, post_webhook
 
 EXPECTED = ["from", "to", "subject", "date", "message-id", "list-unsubscribe",
@@ -70,8 +70,9 @@ class TestShopifyLane:
         from app.integrations.shopify.install import save_install
         from platforms.shopify.api import Grant
 
-        save_install(runtime, SHOP, Grant(access_token="shpat_test", scope="read_orders"),
-                     clock(), via="oauth")
+        store_id = save_install(runtime, SHOP, Grant(access_token="shpat_test",
+                                                     scope="read_orders"), clock(), via="oauth")
+        with_postal_address(runtime, store_id)
         body = checkout_payload(updated_at=T0)
         body["customer"]["first_name"] = HOSTILE_NAMES[0]
         assert post_webhook(client, "checkouts/create", body).status_code == 200

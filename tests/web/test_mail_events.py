@@ -193,7 +193,8 @@ def test_store_over_the_bounce_limit_is_paused_and_told(client, runtime, store, 
 
     with app.test_request_context():
         token = mint_session(store.id)
-    page = client.get("/admin/", query_string={"s": token}).get_data(as_text=True)
+    page = client.get("/admin/", headers={"Authorization": f"Bearer {token}"}).get_data(
+        as_text=True)
     assert "We paused your reminders" in page and "10.0% of your last 10 reminders bounced" in page
 
 

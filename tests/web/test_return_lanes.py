@@ -26,7 +26,7 @@ from app.integrations.shopify.install import save_install
 from app.integrations.woocommerce import connect as woocommerce_store
 from platforms.shopify.api import Grant
 from platforms.signing import sign_base64
-from tests.factories import T0, cart_body
+from tests.factories import T0, cart_body, with_postal_address
 from tests.shopify_payloads import OVERRIDES, SHOP, checkout_payload, post_webhook
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -86,6 +86,7 @@ def shop_store(runtime, clock):
         store.platform_state = {**(store.platform_state or {}),
                                 "shop_hosts": [SHOP, "www.snowdevil.ca"]}
         store.from_email = "hello@snowdevil.ca"
+    with_postal_address(runtime, store_id)
     return store_id
 
 
@@ -134,6 +135,7 @@ def woo_store(runtime):
         store_id = woocommerce_store.connect_by_keys(
             runtime, WOO, "ck_" + "1" * 40, "cs_" + "2" * 40, timezone="UTC",
             from_email="hello@example.com")
+    with_postal_address(runtime, store_id)
     with runtime.db.new_session() as session:
         return session.get(Store, store_id)
 

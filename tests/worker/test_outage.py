@@ -153,7 +153,8 @@ def wait_for(predicate, seconds=30):
 def test_scheduler_survives_a_database_outage_and_catches_up(app, runtime, store,
                                                              database_url, caplog):
     with runtime.db.transaction() as session:
-        session.get(Store, store.id).settings = {"quiet_start": "00:00", "quiet_end": "00:00"}
+        found = session.get(Store, store.id)
+        found.settings = {**found.settings, "quiet_start": "00:00", "quiet_end": "00:00"}
     runtime.clock = real_now
     app.config["RUN_NIGHTLY"] = False
     outage = Outage(runtime.db.engine, database_url)

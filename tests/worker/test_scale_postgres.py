@@ -35,7 +35,8 @@ def pg(database_url):
 
 def no_quiet_hours(runtime, store):
     with runtime.db.transaction() as session:
-        session.get(Store, store.id).settings = {"quiet_start": "00:00", "quiet_end": "00:00"}
+        found = session.get(Store, store.id)
+        found.settings = {**found.settings, "quiet_start": "00:00", "quiet_end": "00:00"}
 
 
 def due_carts(runtime, store, count, *, prefix="due"):

@@ -30,7 +30,8 @@ def no_quiet_hours(runtime, store):
     from app.db.models import Store
 
     with runtime.db.transaction() as session:
-        session.get(Store, store.id).settings = {"quiet_start": "00:00", "quiet_end": "00:00"}
+        found = session.get(Store, store.id)
+        found.settings = {**found.settings, "quiet_start": "00:00", "quiet_end": "00:00"}
 
 
 def test_scheduling_wake_that_fell_due_while_down_runs_after_start(app, runtime, clock, store,

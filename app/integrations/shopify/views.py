@@ -254,14 +254,15 @@ def signed_in_store_id() -> int:
 def app_home() -> ResponseReturnValue:
     """The embedded entry: hands the verified shop an admin session and opens it.
 
-    The admin pages carry their session in every link (no third-party
-    cookies inside the iframe), so this page forwards to the dashboard.
+    The admin session goes into a partitioned cookie (the one kind a page
+    framed by the store admin still gets), never into the URL; this page
+    then forwards to the dashboard.
     """
-    from app.web.admin.auth import mint_session
+    from app.web.admin.auth import mint_session, set_session_cookie
 
     cfg = _config()
     shop = escape(g.shop)
-    target = escape(url_for("admin.home", s=mint_session(signed_in_store_id())))
+    target = escape(url_for("admin.home"))
     html = (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta name=\"shopify-api-key\" content=\"{escape(cfg.api_key)}\">"
@@ -271,4 +272,5 @@ def app_home() -> ResponseReturnValue:
         f"<h1>Cartback is connected to {shop}</h1>"
         f"<p><a href=\"{target}\">Open your Cartback dashboard</a></p></body></html>"
     )
-    return Response(html, mimetype="text/html")
+    return set_session_cookie(Response(html, mimetype="text/html"),
+                              mint_session(signed_in_store_id()), framed=True)

@@ -17,7 +17,7 @@ from app.mail.links import RESTORE
 from app.runtime import Runtime
 from app.web import runtime
 from app.web.ratelimit import SlidingWindow
-from platforms.base import BadPayload, BadSignature, header
+from platforms.base import BadPayload, BadSignature, header, load_json_object
 from platforms.woocommerce.adapter import SOURCE, adapter, is_ping, origin_of, same_site
 from platforms.woocommerce.beacon import parse_beacon
 
@@ -49,9 +49,10 @@ def connect() -> ResponseReturnValue:
 @bp.post("/woocommerce/callback")
 def callback() -> ResponseReturnValue:
     rt = runtime()
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise BadRequest("body: must be the JSON WooCommerce sends")
+    try:
+        payload = load_json_object(request.get_data(cache=False))
+    except BadPayload as err:  # not JSON, not an object, or nested past the parser's depth
+        raise BadRequest("body: must be the JSON WooCommerce sends") from err
     store_id = woocommerce_store.finish_connect(rt, payload, rt.clock())
     if store_id is None:
         log.warning("woocommerce callback refused: bad or used state")
@@ -171,7 +172,8 @@ def collect_preflight(public_key: str) -> ResponseReturnValue:
 def collect(public_key: str) -> ResponseReturnValue:
     """A cart snapshot from the store's own pages. Creates or updates; reads nothing back."""
     rt = runtime()
-    ip = request.headers.get("X-Forwarded-For", request.remote_addr or "-").split(",")[0].strip()
+    # The client's address as ProxyFix left it (CARTBACK_TRUSTED_PROXIES); never a raw header.
+    ip = request.remote_addr or "-"
     if not PER_IP.allow(ip) or not PER_KEY.allow(public_key):
         return jsonify({"error": "too many requests"}), 429, {"Retry-After": "60"}
     if (request.content_length or 0) > BEACON_MAX_BYTES:

@@ -1,13 +1,20 @@
-"""Who is signed in to the admin, without cookies.
+"""Who is signed in to the admin: a signed session in an HttpOnly cookie, never a URL.
 
-Embedded admin pages live in the store admin's iframe, where third-party
-cookies are blocked, so the session travels as a signed, short-lived token:
-query parameter `s` on every link and a hidden field in every form. Each form
-also carries a CSRF token derived from that session, checked on every POST.
+The session is a signed, short-lived token carried in the `cartback_admin`
+cookie, scoped to /admin, HttpOnly, Secure (except over plain http on
+localhost, for development) and SameSite=Lax; inside Shopify's admin iframe
+it is SameSite=None and Partitioned (CHIPS), the one kind of cookie a
+framed page still gets. Scripts and API clients may send the same token as
+`Authorization: Bearer …` instead. It never travels in a query string or a
+form field, so it cannot land in access logs, browser history or Referer
+headers; a `?s=` left over from older links is ignored. Every POST also
+carries a CSRF token derived from the session.
 
 Ways in: a one-time sign-in link (`cartback admin-link --store ID`, for
-WooCommerce and custom stores) or, for Shopify, the App Bridge session token
-verified by the Shopify module, which then hands over an admin session.
+WooCommerce and custom stores), whose single-use nonce the landing route
+exchanges for the cookie before redirecting to a clean URL; or, for Shopify,
+the App Bridge session token verified by the Shopify module, which then
+hands over the cookie the same way.
 """
 
 from __future__ import annotations
@@ -16,8 +23,9 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import nonces
@@ -27,8 +35,9 @@ from app.runtime import Runtime
 SESSION_MAX_AGE = timedelta(hours=12)
 LINK_MAX_AGE = timedelta(minutes=15)
 LINK_PURPOSE = "admin"
-
-
+COOKIE = "cartback_admin"
+COOKIE_PATH = "/admin"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
@@ -51,7 +60,25 @@ def store_id_from_session(token: str | None) -> int | None:
 
 
 def current_session() -> str | None:
-    return request.values.get("s") or request.headers.get("X-Cartback-Session")
+    """The session token from the cookie or an `Authorization: Bearer` header; never the URL.
+
+    The cookie wins: inside Shopify, App Bridge puts its own token in Authorization."""
+    if request.cookies.get(COOKIE):
+        return request.cookies[COOKIE]
+    authorization = request.headers.get("Authorization", "")
+    if not authorization.startswith("Bearer "):
+        return None
+    return authorization.removeprefix("Bearer ").strip() or None
+
+
+def set_session_cookie(response: Response, token: str, *, framed: bool = False) -> Response:
+    """Hand the browser its session. `framed`: the page lives in another site's iframe."""
+    host = (urlsplit(request.host_url).hostname or "").lower()
+    secure = framed or request.scheme == "https" or host not in LOCAL_HOSTS
+    response.set_cookie(COOKIE, token, max_age=int(SESSION_MAX_AGE.total_seconds()),
+                        path=COOKIE_PATH, secure=secure, httponly=True,
+                        samesite="None" if framed else "Lax", partitioned=framed)
+    return response
 
 
 def signed_in_store_id() -> int:
@@ -69,7 +96,9 @@ def csrf_token(session_token: str) -> str:
 def check_csrf() -> None:
     session_token = current_session() or ""
     given = request.form.get("csrf") or request.headers.get("X-Cartback-Csrf") or ""
-    if not session_token or not hmac.compare_digest(csrf_token(session_token), given):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    if not session_token or not hmac.compare_digest(csrf_token(session_token).encode(),
+                                                    given.encode()):
         raise BadCsrf("csrf token missing or wrong")
 
 
@@ -79,6 +108,7 @@ def mint_login_link(runtime: Runtime, store_id: int, now: datetime) -> str:
     with runtime.db.transaction() as session:
         jti = nonces.issue(session, LINK_PURPOSE, str(store_id), now, LINK_MAX_AGE)
     token = _serializer("admin-link").dumps({"store": store_id, "jti": jti})
+    # A single-use nonce, good for 15 minutes, redeemed before any page shows.
     return f"{runtime.config['PUBLIC_URL'].rstrip('/')}/admin/login/{token}"
 
 

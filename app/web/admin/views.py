@@ -33,14 +33,14 @@ from app.carts.stops import stop_cart
 from app.core.addresses import looks_like_address, normalize_email
 from app.core.rules import FIELDS, check_timezone, effective, validate
 from app.db.models import Activity, Cart, Store, Suppression
-from app.errors import SettingsError, TemplateRefused
+from app.errors import BadRequest, SettingsError, TemplateRefused
 from app.integrations import Embedding
 from app.mail import breaker
 from app.mail import editor as template_editor
 from app.mail.compose import TEMPLATE_NAMES
 from app.privacy import requests as privacy
 from app.privacy import suppressions
-from app.web import runtime
+from app.web import has_nul, row_id, runtime
 from app.web.admin import carts as cart_list
 from app.web.admin import dashboard
 from app.web.admin.auth import (
@@ -49,6 +49,7 @@ from app.web.admin.auth import (
     current_session,
     mint_session,
     redeem_login_link,
+    set_session_cookie,
     signed_in_store_id,
 )
 from app.web.admin.chart import bars
@@ -66,6 +67,8 @@ def _sign_in() -> ResponseReturnValue | None:
     g.session_token = current_session()
     if request.method == "POST":
         check_csrf()
+        if has_nul(request.form):  # PostgreSQL refuses NUL in text; no form field needs one
+            raise BadRequest("form fields must not contain NUL characters")
     with runtime().db.new_session() as session:
         store = session.get(Store, g.store_id)
         if store is None or not store.installed:
@@ -101,7 +104,7 @@ def frame_ancestors(store: Store) -> str:
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
     def admin_url(endpoint: str, **values: Any) -> str:
-        return url_for(endpoint, s=g.get("session_token"), **values)
+        return url_for(endpoint, **values)  # the session rides in its cookie, never the URL
 
     return {"admin_url": admin_url,
             "csrf": lambda: csrf_token(g.session_token) if g.get("session_token") else ""}
@@ -128,7 +131,8 @@ def login(token: str) -> ResponseReturnValue:
     store_id = redeem_login_link(rt, token, rt.clock())
     if store_id is None:
         return render_template("admin/link_expired.html"), 403
-    return redirect(url_for("admin.home", s=mint_session(store_id)))
+    # The nonce is spent; the session goes into its cookie and the address bar is clean.
+    return set_session_cookie(redirect(url_for("admin.home")), mint_session(store_id))
 
 
 # --- dashboard -------------------------------------------------------------------------------
@@ -206,30 +210,35 @@ def templates(name: str) -> ResponseReturnValue:
     rt = runtime()
     problems: list[template_editor.Problem] = []
     saved = False
+    action = request.form.get("action", "save") if request.method == "POST" else None
     with rt.db.transaction() as session:
-        if request.method == "POST" and request.form.get("action") == "reset":
+        if action == "reset":
             template_editor.reset(session, g.store_id, name)
             saved = True
-        if request.method == "POST" and request.form.get("action") != "reset":
+        if action in ("save", "preview"):
             parts = _parts_from_form()
+        else:
+            parts = template_editor.current_parts(session, g.store_id, name)
+        if action == "save":
             try:
                 template_editor.save(session, g.store_id, name, parts)
                 saved = True
             except TemplateRefused as err:
                 problems = err.problems
-        else:
-            parts = template_editor.current_parts(session, g.store_id, name)
         if saved:
             parts = template_editor.current_parts(session, g.store_id, name)
+    composed = None
     try:
         composed = template_editor.preview(name, parts)
-    except TemplateRefused:
-        composed = None
+    except TemplateRefused as err:
+        # The no-JavaScript Preview button shows what is wrong and never saves.
+        problems = err.problems if action == "preview" else problems
     with rt.db.new_session() as session:
         fallback = _last_template_fallback(session, g.store_id)
     return _page("admin/templates.html", name=name, names=TEMPLATE_NAMES, parts=parts,
                  labels=template_editor.PART_LABELS, problems=problems, saved=saved,
-                 composed=composed, fallback=fallback), 400 if problems else 200
+                 previewing=action == "preview", composed=composed,
+                 fallback=fallback), 400 if problems else 200
 
 
 def _last_template_fallback(session: Any, store_id: int) -> Activity | None:
@@ -246,7 +255,9 @@ def template_preview(name: str) -> ResponseReturnValue:
         abort(404)
     rt = runtime()
     ctx = template_editor.SAMPLE
-    cart_id = request.form.get("cart_id", type=int)
+    cart_id = row_id(request.form.get("cart_id"))
+    if request.form.get("cart_id") and cart_id is None:
+        abort(404)
     if cart_id:
         with rt.db.new_session() as session:
             cart = cart_list.get_cart(session, g.store_id, cart_id)
@@ -284,7 +295,7 @@ def unsubscribe_add() -> ResponseReturnValue:
         return _not_an_email()
     with rt.db.transaction() as session:
         suppressions.add(session, g.store_id, email, source="merchant", now=rt.clock())
-    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+    return redirect(url_for("admin.unsubscribes",
                             notice=f"{normalize_email(email)} will get no more reminders."))
 
 
@@ -297,7 +308,7 @@ def unsubscribe_remove(entry_id: int) -> ResponseReturnValue:
         if entry is None:
             abort(404)
         session.delete(entry)
-    return redirect(url_for("admin.unsubscribes", s=g.session_token, notice="Removed."))
+    return redirect(url_for("admin.unsubscribes", notice="Removed."))
 
 
 @bp.get("/unsubscribes.csv")
@@ -320,7 +331,7 @@ def unsubscribe_import() -> ResponseReturnValue:
     rt = runtime()
     upload = request.files.get("file")
     if upload is None:
-        return redirect(url_for("admin.unsubscribes", s=g.session_token,
+        return redirect(url_for("admin.unsubscribes",
                                 error="Choose a CSV file to import."))
     text = upload.read(2_000_000).decode("utf-8-sig", errors="replace")
     added, skipped = 0, 0
@@ -332,7 +343,7 @@ def unsubscribe_import() -> ResponseReturnValue:
                 continue
             suppressions.add(session, g.store_id, email, source="import", now=rt.clock())
             added += 1
-    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+    return redirect(url_for("admin.unsubscribes",
                             notice=f"Imported {added} addresses; skipped {skipped} lines."))
 
 
@@ -344,7 +355,7 @@ def _form_email() -> str | None:
 
 
 def _not_an_email() -> ResponseReturnValue:
-    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+    return redirect(url_for("admin.unsubscribes",
                             error="That is not an email address."))
 
 
@@ -369,7 +380,7 @@ def privacy_erase() -> ResponseReturnValue:
     with rt.db.transaction() as session:
         ids = privacy.erase_shopper(session, g.store_id, email)
     rt.timers.cancel_many(ids)
-    return redirect(url_for("admin.unsubscribes", s=g.session_token,
+    return redirect(url_for("admin.unsubscribes",
                             notice=f"Erased everything about {normalize_email(email)} "
                                    f"({len(ids)} carts)."))
 
@@ -383,7 +394,7 @@ def carts() -> ResponseReturnValue:
     with rt.db.new_session() as session:
         page = cart_list.list_carts(session, g.store_id, status=status,
                                     email=request.args.get("q"),
-                                    page=request.args.get("page", type=int) or 1)
+                                    page=min(request.args.get("page", type=int) or 1, 10**6))
     return _page("admin/carts.html", page=page, status=status, q=request.args.get("q", ""),
                  statuses=cart_list.STATUSES)
 
@@ -410,5 +421,5 @@ def cart_stop(cart_id: int) -> ResponseReturnValue:
         stop_cart(session, found.id, reason="merchant", why="by you",
                   now=rt.clock())
     rt.timers.set(cart_id, None)
-    return redirect(url_for("admin.cart", cart_id=cart_id, s=g.session_token,
+    return redirect(url_for("admin.cart", cart_id=cart_id,
                             notice="This cart gets no more reminders."))

@@ -8,6 +8,7 @@ import responses
 
 from app.integrations.shopify.install import save_install
 from platforms.shopify.api import Grant
+from tests.factories import with_postal_address
 from tests.shopify_payloads import OVERRIDES, SHOP, RecordingTimers
 
 
@@ -24,8 +25,12 @@ def timers(runtime):
 
 @pytest.fixture
 def shop_store(runtime, clock):
-    return save_install(runtime, SHOP, Grant(access_token="shpat_test", scope="read_orders"),
-                        clock(), via="oauth")
+    """An installed shop whose merchant has saved the postal address the
+    compliance gate asks for."""
+    store_id = save_install(runtime, SHOP, Grant(access_token="shpat_test",
+                                                  scope="read_orders"), clock(), via="oauth")
+    with_postal_address(runtime, store_id)
+    return store_id
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ def admin_page(app, store_id):
 
     with app.test_request_context():
         session = mint_session(store_id)
-    return app.test_client().get("/admin/", query_string={"s": session})
+    return app.test_client().get("/admin/", headers={"Authorization": f"Bearer {session}"})
 
 
 def test_admin_pages_of_a_shopify_store_load_app_bridge_with_the_api_key(app, shop_store):
@@ -129,3 +129,17 @@ def test_admin_pages_go_without_app_bridge_when_no_api_key_is_set(app, make_stor
     store = make_store(platform="shopify", domain=SHOP)
     page = admin_page(app, store.id).get_data(as_text=True)
     assert "app-bridge" not in page and "shopify-api-key" not in page
+
+
+def test_embedded_entry_hands_the_session_over_in_a_partitioned_cookie_not_the_url(
+        client, shop_store):
+    response = client.get("/shopify/app", headers=bearer())
+    [cookie] = [v for k, v in response.headers.items() if k == "Set-Cookie"]
+    token = cookie.split(";")[0].removeprefix("cartback_admin=")
+    assert token
+    for flag in ("HttpOnly", "Secure", "SameSite=None", "Partitioned", "Path=/admin"):
+        assert flag in cookie
+    page = response.get_data(as_text=True)
+    assert token not in page and "?s=" not in page
+    assert 'content="0;url=/admin/"' in page
+    assert client.get("/admin/").status_code == 200  # the cookie signs the admin in

@@ -16,7 +16,7 @@ from app.db.models import Activity, Cart, Store
 from app.integrations.shopify import install
 from app.integrations.shopify.sync import reconcile
 from platforms.signing import sign_base64
-from tests.factories import T0
+from tests.factories import T0, with_postal_address
 from tests.shopify_payloads import (
     GRAPHQL_URL,
     SHOP,
@@ -93,6 +93,7 @@ def test_install_reads_the_shops_domains_so_its_checkout_links_are_followed(
         client, runtime, clock, fake, outbox):
     fake_shopify(fake)
     store_id = install.complete_oauth(runtime, SHOP, "code-1", clock())
+    with_postal_address(runtime, store_id)
     with runtime.db.new_session() as session:
         state = session.get(Store, store_id).platform_state
     assert state["shop_hosts"] == [SHOP, "www.cool-shop.example"]

@@ -16,7 +16,7 @@ from app.db.models import Cart, OAuthState, Store
 from app.integrations.woocommerce import connect as woocommerce_store
 from app.integrations.woocommerce import sync as woocommerce_sync
 from platforms.signing import sign_base64
-from tests.factories import T0
+from tests.factories import T0, with_postal_address
 
 SHOP = "https://shop.example"
 CK, CS = "ck_" + "1" * 40, "cs_" + "2" * 40
@@ -38,6 +38,7 @@ def woo_store(runtime):
         register_mocks(rsps)
         store_id = woocommerce_store.connect_by_keys(runtime, SHOP, CK, CS, timezone="UTC",
                                                      from_email="hello@shop.example")
+    with_postal_address(runtime, store_id)
     with runtime.db.new_session() as session:
         return session.get(Store, store_id)
 
@@ -228,12 +229,15 @@ def snapshot(**fields):
     return body
 
 
-def beacon(client, store, body, *, origin=SHOP, ua="Mozilla/5.0 Chrome/130", ip="203.0.113.9"):
+def beacon(client, store, body, *, origin=SHOP, ua="Mozilla/5.0 Chrome/130", ip="203.0.113.9",
+           forwarded_for=None):
+    """POST a beacon from socket address `ip`, optionally claiming `forwarded_for`."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return client.post(f"/collect/{store.public_key}", data=raw,
-                       headers={"Origin": origin, "User-Agent": ua,
-                                "Content-Type": "application/json",
-                                "X-Forwarded-For": ip})
+    headers = {"Origin": origin, "User-Agent": ua, "Content-Type": "application/json"}
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
+    return client.post(f"/collect/{store.public_key}", data=raw, headers=headers,
+                       environ_base={"REMOTE_ADDR": ip})
 
 
 @pytest.fixture(autouse=True)
@@ -302,6 +306,25 @@ def test_beacon_refuses_a_flood_from_one_ip(client, woo_store):
     assert set(codes[30:]) == {429}
     # Another shopper's address is not affected.
     assert beacon(client, woo_store, snapshot(), ip="198.51.100.7").status_code == 204
+
+
+def test_beacon_flood_cannot_escape_the_limit_by_inventing_x_forwarded_for(client, woo_store):
+    # CARTBACK_TRUSTED_PROXIES is 0: the header is the caller's own words, ignored.
+    codes = [beacon(client, woo_store, snapshot(), forwarded_for=f"10.0.{n}.1").status_code
+             for n in range(35)]
+    assert codes[:30] == [204] * 30
+    assert set(codes[30:]) == {429}
+
+
+@pytest.mark.parametrize("app_overrides", [{"TRUSTED_PROXIES": 1}])
+def test_beacon_behind_one_trusted_proxy_limits_the_address_the_proxy_saw(client, woo_store):
+    proxy = "10.0.0.2"  # every request arrives from the load balancer
+    codes = [beacon(client, woo_store, snapshot(), ip=proxy,
+                    forwarded_for=f"192.0.2.{n}, 203.0.113.9").status_code for n in range(35)]
+    # The proxy appended the real client; what the client wrote before it does not count.
+    assert codes[:30] == [204] * 30 and set(codes[30:]) == {429}
+    assert beacon(client, woo_store, snapshot(), ip=proxy,
+                  forwarded_for="198.51.100.7").status_code == 204
 
 
 def test_beacon_refuses_a_list_of_addresses(client, woo_store, runtime):

@@ -16,7 +16,7 @@ from app.carts.wake import wake_due
 from app.db.models import Cart, Store
 from app.integrations.woocommerce import connect as woocommerce_store
 from platforms.signing import sign_base64
-from tests.factories import T0
+from tests.factories import T0, with_postal_address
 
 FIXTURES = Path(__file__).parent.parent.parent / "fixtures" / "woocommerce"
 SHOP = "https://example.com"  # the host of the WooCommerce docs' sample orders
@@ -31,6 +31,7 @@ def woo_store(runtime):
         store_id = woocommerce_store.connect_by_keys(
             runtime, SHOP, "ck_" + "1" * 40, "cs_" + "2" * 40, timezone="UTC",
             from_email="hello@example.com")
+    with_postal_address(runtime, store_id)
     with runtime.db.new_session() as session:
         return session.get(Store, store_id)
 
