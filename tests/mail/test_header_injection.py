@@ -82,3 +82,43 @@ class TestShopifyLane:
         assert_safe(message, "example@email.com")
         with runtime.db.new_session() as session:
             assert [s.result for s in session.scalars(select(Send))] == ["sent"]
+
+
+def test_hostile_billing_name_through_woocommerce_lane(client, runtime, outbox):
+    """WooCommerce's own docs order, as a pending checkout whose billing name is hostile."""
+    import json
+    from pathlib import Path
+
+    import responses
+
+    from app.integrations.woocommerce import connect
+    from platforms.signing import sign_base64
+
+    shop = "https://example.com"  # the host of the docs' sample order
+    with responses.RequestsMock() as fake:
+        for n, topic in enumerate(("order.created", "order.updated", "order.deleted"), 1):
+            fake.add(responses.POST, f"{shop}/wp-json/wc/v3/webhooks",
+                     json={"id": n, "topic": topic, "status": "active"}, status=201)
+        store_id = connect.connect_by_keys(runtime, shop, "ck_" + "1" * 40, "cs_" + "2" * 40,
+                                           timezone="UTC", from_email="hello@example.com")
+    with_postal_address(runtime, store_id)
+    with runtime.db.new_session() as session:
+        from app.db.models import Store
+
+        secret = session.get(Store, store_id).webhook_secret
+    fixture = Path(__file__).parents[1] / "fixtures" / "woocommerce" / "order-727-docs-v3.json"
+    body = json.loads(fixture.read_text())
+    body.update({"status": "pending", "created_via": "checkout", "needs_payment": True,
+                 "date_modified_gmt": "2026-11-23T09:00:00",
+                 "date_created_gmt": "2026-11-23T08:58:00"})
+    body["billing"]["first_name"] = HOSTILE_NAMES[1]
+    raw = json.dumps(body).encode()
+    response = client.post(f"/webhooks/woocommerce/{store_id}", data=raw, headers={
+        "X-WC-Webhook-Signature": sign_base64(secret, raw), "X-WC-Webhook-Source": shop + "/",
+        "X-WC-Webhook-Topic": "order.created", "X-WC-Webhook-Delivery-ID": "d" * 32,
+        "Content-Type": "application/json"})
+    assert response.status_code == 200
+    [result] = wake_due(runtime, T0 + timedelta(hours=4))
+    assert result.result == "sent"
+    [message] = outbox()
+    assert_safe(message, "john.doe@example.com")

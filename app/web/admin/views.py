@@ -40,6 +40,7 @@ from app.mail import editor as template_editor
 from app.mail.compose import TEMPLATE_NAMES
 from app.privacy import requests as privacy
 from app.privacy import suppressions
+from app.stores import from_address
 from app.web import has_nul, row_id, runtime
 from app.web.admin import carts as cart_list
 from app.web.admin import dashboard
@@ -122,7 +123,10 @@ def _page(template: str, **context: Any) -> str:
     if embedding is not None and embedding.head_template:
         head = embedding.head_template
         embed = embedding.head_context(runtime().config) if embedding.head_context else {}
-    return render_template(template, store=g.store, embed_head=head, embed=embed, **context)
+    # Until the merchant sets a From address, reminders go out from the default.
+    sending_from = None if g.store.from_email else from_address(None, runtime().config)
+    return render_template(template, store=g.store, embed_head=head, embed=embed,
+                           default_from=sending_from, **context)
 
 
 @bp.get("/login/<token>")

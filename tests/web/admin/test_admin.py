@@ -251,3 +251,16 @@ def test_admin_dashboard_counts_and_chart(admin, store, runtime, post_custom, cl
     assert "98.00 EUR" in page
     assert page.count('class="bar bar-sent"') == 7
     assert "<svg" in page and "<title id=\"chart-title\">" in page
+
+
+def test_admin_says_which_address_reminders_come_from_until_the_merchant_sets_one(
+        admin, make_store, runtime):
+    store = make_store(domain="nofrom.example", from_email=None)
+    for path in ("/admin/", "/admin/settings"):
+        page = admin(store).get(path).get_data(as_text=True)
+        assert "no-from-address" in page and "no-reply@cartback.test" in page
+    response = admin(store).post("/admin/settings",
+                                 data=settings_form(from_email="hello@nofrom.example"))
+    assert "Settings saved" in response.get_data(as_text=True)
+    for path in ("/admin/", "/admin/settings"):
+        assert "no-from-address" not in admin(store).get(path).get_data(as_text=True)
