@@ -42,7 +42,8 @@ class History(Protocol):
 
     def is_suppressed(self, email: str, cart_id: int) -> bool: ...
 
-    def reminded_other_cart_since(self, email: str, cart_id: int, since: datetime) -> bool: ...
+    def reminders_about_other_carts_since(self, email: str, cart_id: int,
+                                          since: datetime) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -95,18 +96,20 @@ def consent(ctx: GateContext) -> Verdict:
     return Skip("no_consent")
 
 
-def recently_reminded(ctx: GateContext) -> Verdict:
-    """Gate 3c: one gentle nudge per shopper — no reminder about another cart lately.
+def frequency_cap(ctx: GateContext) -> Verdict:
+    """Gate 3c: at most N reminders per shopper per period, about the store's other carts.
 
-    A cart's own second reminder is not blocked by its first.
+    Only reminders about *other* carts count, so a cart's own second reminder
+    is not blocked by its first; the defaults (1 per 72 h) are the old fixed
+    do-not-disturb window. The reason keeps its old name, `recently_reminded`,
+    so the merchant's numbers read the same before and after.
     """
     assert ctx.email is not None
     if ctx.rules.dnd_window <= timedelta(0):
         return PASS
     since = ctx.now - ctx.rules.dnd_window
-    if ctx.history.reminded_other_cart_since(ctx.email, ctx.cart_id, since):
-        return Skip("recently_reminded")
-    return PASS
+    count = ctx.history.reminders_about_other_carts_since(ctx.email, ctx.cart_id, since)
+    return Skip("recently_reminded") if count >= ctx.rules.cap_reminders else PASS
 
 
 def quiet(ctx: GateContext) -> Verdict:
@@ -125,7 +128,7 @@ def mail_paused(ctx: GateContext) -> Verdict:
 
 # Order matters: certain refusals first (a shopper who unsubscribed is
 # skipped, not deferred to the morning and skipped then).
-PIPELINE: list[Gate] = [paused, address, unsubscribed, consent, recently_reminded, quiet,
+PIPELINE: list[Gate] = [paused, address, unsubscribed, consent, frequency_cap, quiet,
                         mail_paused]
 
 # EU and EEA members plus the UK: where reminder emails need prior opt-in.

@@ -23,7 +23,8 @@ from app.errors import SettingsError
 class Field:
     key: str
     label: str
-    kind: str  # minutes | hours | days | time | timezone | text | email | bool | choice
+    # minutes | hours | days | count | percent | time | timezone | text | email | bool | choice
+    kind: str
     default: Any
     help: str = ""
     choices: tuple[str, ...] = ()
@@ -42,9 +43,15 @@ FIELDS: tuple[Field, ...] = (
     Field("quiet_start", "Quiet hours start", "time", "21:00",
           "No email from this time (shopper's timezone when known)."),
     Field("quiet_end", "Quiet hours end", "time", "08:00", "Emails resume at this time."),
-    Field("dnd_hours", "Do-not-disturb window", "hours", 72,
-          "Skip shoppers reminded about another cart within this many hours.",
+    # The key keeps its old name (it was the fixed do-not-disturb window) so
+    # the values merchants already saved still apply.
+    Field("dnd_hours", "Frequency cap period", "hours", 72,
+          "The period the frequency cap counts over, in hours (72 = 3 days); 0 turns the cap off.",
           minimum=0, maximum=30 * 24),
+    Field("cap_reminders", "Frequency cap: reminders per shopper", "count", 1,
+          "At most this many reminders about a shopper's other carts within the period; "
+          "past it a new cart's reminder is skipped. A cart's own second reminder is never "
+          "blocked by its first.", minimum=1, maximum=50),
     Field("consent_policy", "Consent policy", "choice", "all",
           "Who may be reminded.", choices=("all", "subscribers_only", "by_region")),
     Field("attribution_days", "Count an order as recovered within", "days", 7,
@@ -63,6 +70,7 @@ FIELDS: tuple[Field, ...] = (
 )
 
 FIELDS_BY_KEY = {f.key: f for f in FIELDS}
+NUMERIC_KINDS = frozenset({"minutes", "hours", "days", "count", "percent"})
 
 
 
@@ -82,7 +90,7 @@ def check_timezone(value: str) -> str:
 
 
 def _clean(field: Field, raw: Any) -> Any:
-    if field.kind in {"minutes", "hours", "days"}:
+    if field.kind in NUMERIC_KINDS:
         if isinstance(raw, bool):
             raise ValueError("must be a number")
         try:
@@ -93,6 +101,8 @@ def _clean(field: Field, raw: Any) -> Any:
             raise ValueError(f"must be at least {field.minimum:g}")
         if field.maximum is not None and number > field.maximum:
             raise ValueError(f"must be at most {field.maximum:g}")
+        if field.kind == "count" and not number.is_integer():
+            raise ValueError("must be a whole number")
         return int(number) if number.is_integer() else number
     if field.kind == "time":
         return parse_time(str(raw)).strftime("%H:%M")
@@ -157,7 +167,8 @@ class Rules:
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
     store_timezone: str = "UTC"
-    dnd_window: timedelta = timedelta(hours=72)
+    dnd_window: timedelta = timedelta(hours=72)  # the frequency cap's period
+    cap_reminders: int = 1
     consent_policy: str = "all"
     attribution_window: timedelta = timedelta(days=7)
     paused: bool = False
@@ -173,6 +184,7 @@ class Rules:
             quiet_end=parse_time(values["quiet_end"]),
             store_timezone=store_timezone,
             dnd_window=timedelta(hours=values["dnd_hours"]),
+            cap_reminders=int(values["cap_reminders"]),
             consent_policy=values["consent_policy"],
             attribution_window=timedelta(days=values["attribution_days"]),
             paused=bool(values["paused"]),

@@ -133,6 +133,8 @@ def settings_form(**changes):
     ("timezone", "Mars/Base", "IANA"),
     ("reply_to", "not-an-email", "not an email"),
     ("consent_policy", "everyone", "choose one of"),
+    ("cap_reminders", "1.5", "whole number"),
+    ("cap_reminders", "0", "at least 1"),
 ])
 def test_admin_settings_bad_values_show_field_errors_never_500(admin, store, field, value,
                                                                words, runtime):
