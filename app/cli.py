@@ -177,11 +177,13 @@ def wake_due_command(now_text: str | None) -> None:
               help="Folder the demo's emails are written to.")
 @click.option("--carts", default=40, show_default=True, type=click.IntRange(10, 2000))
 @click.option("--seed", default=7, show_default=True, type=int)
-def demo(outbox: str, carts: int, seed: int) -> None:
+@click.option("--holdout", default=0, show_default=True, type=click.IntRange(0, 50),
+              help="Hold back this % of shoppers and show the holdout comparison.")
+def demo(outbox: str, carts: int, seed: int, holdout: int) -> None:
     """Play a day of store traffic in accelerated time and summarise it."""
     from app.demo import run_demo
 
-    run_demo(outbox_dir=outbox, cart_count=carts, seed=seed)
+    run_demo(outbox_dir=outbox, cart_count=carts, seed=seed, holdout_percent=holdout)
 
 
 @cli.command("admin-link")

@@ -35,7 +35,7 @@ from app.runtime import Runtime
 log = logging.getLogger(__name__)
 
 HEADER = ["Started", "Items", "Total", "Currency", "Status", "Reminded", "First reminder",
-          "Second reminder", "Recovered", "Recovered at", "Order total"]
+          "Second reminder", "Recovered", "Recovered at", "Order total", "Holdout group"]
 EXPORT_AT = time(0, 30)  # local time the previous day is exported
 RETRY_AFTER = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 # How far back a run catches up days it missed (scheduler down, retries used up).
@@ -55,11 +55,13 @@ class Row:
     recovered: bool
     recovered_at: datetime | None
     order_total: Decimal | None
+    held_out: bool = False  # held back on purpose: the holdout group got no reminder
 
     def cells(self) -> list[Any]:
         return [self.started, self.items, self.total, self.currency, self.status,
                 "yes" if self.reminded else "no", self.first_at, self.second_at,
-                "yes" if self.recovered else "no", self.recovered_at, self.order_total]
+                "yes" if self.recovered else "no", self.recovered_at, self.order_total,
+                "held back" if self.held_out else ""]
 
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -74,12 +76,16 @@ def rows_for_day(session: Session, store: Store, day: date) -> list[Row]:
         Cart.store_id == store.id, Cart.created_at >= start, Cart.created_at < end)
         .order_by(Cart.created_at, Cart.id)).all()
     sent: dict[tuple[int, str], datetime] = {}
+    held: set[int] = set()
     if carts:
-        for cart_id, move, created in session.execute(select(
-                Send.cart_id, Send.move, Send.created_at).where(
+        for cart_id, move, created, result in session.execute(select(
+                Send.cart_id, Send.move, Send.created_at, Send.result).where(
                 Send.cart_id.in_([c.id for c in carts]),
-                Send.result == SendResult.SENT.value)):
-            sent[(cart_id, move)] = created
+                Send.result.in_((SendResult.SENT.value, SendResult.HELD_OUT.value)))):
+            if result == SendResult.HELD_OUT.value:
+                held.add(cart_id)
+            else:
+                sent[(cart_id, move)] = created
 
     def local(moment: datetime | None) -> datetime | None:
         return moment.astimezone(tz).replace(tzinfo=None) if moment else None
@@ -97,6 +103,7 @@ def rows_for_day(session: Session, store: Store, day: date) -> list[Row]:
             second_at=local(sent.get((cart.id, "second"))),
             recovered=recovered, recovered_at=local(cart.ordered_at) if recovered else None,
             order_total=cart.order_total if recovered else None,
+            held_out=cart.id in held,
         ))
     return rows
 
@@ -125,7 +132,7 @@ def write_xlsx(rows: Sequence[Row], path: Path, day: date) -> None:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append([float(v) if isinstance(v, Decimal) else v for v in row.cells()])
-    for index, width in enumerate([17, 48, 11, 9, 11, 9, 17, 17, 10, 17, 12], start=1):
+    for index, width in enumerate([17, 48, 11, 9, 11, 9, 17, 17, 10, 17, 12, 12], start=1):
         sheet.column_dimensions[chr(64 + index)].width = width
     for row_cells in sheet.iter_rows(min_row=2):
         for cell in row_cells:

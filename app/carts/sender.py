@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.carts.history import StoreHistory, lock_shopper
-from app.core import addresses, gates
+from app.core import addresses, gates, holdout
 from app.core.addresses import normalize_email
 from app.core.rules import Rules, effective
 from app.db.models import LIVE_STATUSES, Activity, Cart, CartStatus, Send, SendResult, Store
@@ -106,9 +106,11 @@ def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: d
         cart_id=cart.id, move=move, email=cart.email, timezone=cart.timezone,
         locale=cart.locale, country=cart.country, marketing_consent=cart.marketing_consent,
         now=now, rules=rules, history=StoreHistory(session, store.id),
-        mail_paused_until=mail_paused_until,
+        mail_paused_until=mail_paused_until, holdout_bucket=holdout_bucket(store, cart),
     )
     verdict = gates.run(ctx)
+    if isinstance(verdict, gates.HoldOut):
+        return _hold_out(session, cart, store, move, now)
     if isinstance(verdict, gates.Skip):
         session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=cart.email,
                          result=SendResult.SKIPPED.value, reason=verdict.reason, created_at=now))
@@ -131,6 +133,23 @@ def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: d
         return _already_claimed(session, cart, move, now)
     cart.wake_at = now + CLAIM_LEASE
     return Attempt(SendResult.CLAIMED.value, send_id=claim.id)
+
+
+def holdout_bucket(store: Store, cart: Cart) -> int:
+    """The shopper's stable place for the holdout: keyed by the store's secret,
+    by normalized email, or by the cart key when there is no email."""
+    email = normalize_email(cart.email)
+    key = f"email:{email}" if email else f"cart:{cart.cart_key}"
+    return holdout.bucket(tombstones.digest(store, "holdout", key))
+
+
+def _hold_out(session: Session, cart: Cart, store: Store, move: str, now: datetime) -> Attempt:
+    session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=cart.email,
+                     result=SendResult.HELD_OUT.value, reason="holdout", created_at=now))
+    _advance(cart, move, now)
+    log.info("reminder held back (holdout group)",
+             extra={"store_id": store.id, "cart_id": cart.id, "move": move})
+    return Attempt(SendResult.HELD_OUT.value, "holdout")
 
 
 def _already_claimed(session: Session, cart: Cart, move: str, now: datetime) -> Attempt:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from app.core import addresses, quiet_hours
+from app.core import addresses, holdout, quiet_hours
 from app.core.rules import Rules
 
 
@@ -33,7 +33,12 @@ class Defer:
     reason: str = "quiet_hours"
 
 
-Verdict = Pass | Skip | Defer
+@dataclass(frozen=True)
+class HoldOut:
+    """The shopper is in the store's holdout group: no message, recorded `held_out`."""
+
+
+Verdict = Pass | Skip | Defer | HoldOut
 PASS = Pass()
 
 
@@ -60,6 +65,8 @@ class GateContext:
     history: History
     # Set while the mail provider refuses all sending (app.mail.breaker).
     mail_paused_until: datetime | None = None
+    # The shopper's place in 0..9999 from a keyed hash (app.core.holdout.bucket).
+    holdout_bucket: int | None = None
 
 
 Gate = Callable[[GateContext], Verdict]
@@ -126,10 +133,16 @@ def mail_paused(ctx: GateContext) -> Verdict:
     return PASS
 
 
+def held_back(ctx: GateContext) -> Verdict:
+    """Last: of the carts that would be messaged now, hold back the store's share."""
+    return HoldOut() if holdout.held_out(ctx.holdout_bucket, ctx.rules.holdout_percent) else PASS
+
+
 # Order matters: certain refusals first (a shopper who unsubscribed is
-# skipped, not deferred to the morning and skipped then).
+# skipped, not deferred to the morning and skipped then). The holdout comes
+# last so a held-out cart is one that would have been messaged at that moment.
 PIPELINE: list[Gate] = [paused, address, unsubscribed, consent, frequency_cap, quiet,
-                        mail_paused]
+                        mail_paused, held_back]
 
 # EU and EEA members plus the UK: where reminder emails need prior opt-in.
 OPT_IN_COUNTRIES = frozenset({

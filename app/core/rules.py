@@ -54,6 +54,10 @@ FIELDS: tuple[Field, ...] = (
           "blocked by its first.", minimum=1, maximum=50),
     Field("consent_policy", "Consent policy", "choice", "all",
           "Who may be reminded.", choices=("all", "subscribers_only", "by_region")),
+    Field("holdout_percent", "Holdout group", "percent", 0,
+          "Hold back this share of eligible carts (0 = none; 10 is a good start): they get no "
+          "reminder, so the dashboard can show how many sales the reminders really add. "
+          "A shopper is always in the same group.", minimum=0, maximum=50),
     Field("attribution_days", "Count an order as recovered within", "days", 7,
           "Days after a reminder within which an order counts as recovered.",
           minimum=1, maximum=60),
@@ -171,6 +175,7 @@ class Rules:
     cap_reminders: int = 1
     consent_policy: str = "all"
     attribution_window: timedelta = timedelta(days=7)
+    holdout_percent: float = 0
     paused: bool = False
 
     @classmethod
@@ -187,5 +192,6 @@ class Rules:
             cap_reminders=int(values["cap_reminders"]),
             consent_policy=values["consent_policy"],
             attribution_window=timedelta(days=values["attribution_days"]),
+            holdout_percent=float(values["holdout_percent"]),
             paused=bool(values["paused"]),
         )

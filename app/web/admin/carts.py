@@ -62,6 +62,9 @@ EVENT_TITLES = {
 }
 
 
+SEND_WORDS = {"held_out": "held back: holdout group, nothing sent"}
+
+
 def _stop_title(why: str) -> str:
     if why in ("", "stopped by the merchant"):  # rows written before stops said why
         why = "by you" if why else ""
@@ -80,8 +83,8 @@ def timeline(session: Session, cart: Cart) -> list[Entry]:
             title, note = _stop_title(str(detail.get("reason") or "")), ""
         entries.append(Entry(activity.occurred_at, activity.kind, title, note))
     for send in session.scalars(select(Send).where(Send.cart_id == cart.id)):
-        title = f"{send.move.capitalize()} reminder {send.result}"
-        bits = [send.reason or ""]
+        title = f"{send.move.capitalize()} reminder {SEND_WORDS.get(send.result, send.result)}"
+        bits = [send.reason or ""] if send.result != "held_out" else []
         if send.result == "sent":
             bits.append("polished opening line" if send.polished else "plain opening line")
         entries.append(Entry(send.created_at, f"send-{send.result}", title,
