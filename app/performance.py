@@ -1,4 +1,4 @@
-"""What the reminders achieve over a period: the holdout comparison.
+"""What the reminders achieve over a period: the holdout comparison and per-step numbers.
 
 Read-only, Flask-free; the dashboard and the nightly export both use it.
 
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.holdout import Comparison
-from app.db.models import Cart, Send, SendResult
+from app.db.models import Activity, Cart, CartStatus, Send, SendResult
 
 MESSAGED = (SendResult.CLAIMED.value, SendResult.SENT.value, SendResult.UNKNOWN.value,
             SendResult.FAILED.value)
@@ -96,3 +96,122 @@ def holdout_report(session: Session, store_id: int, start: datetime, end: dateti
 def _cents(amounts: dict[str, Decimal]) -> dict[str, Decimal]:
     return {currency: amount.quantize(Decimal("0.01")) for currency, amount in amounts.items()}
 
+
+# -- per step ---------------------------------------------------------------------------------
+
+STEPS = ("first", "second")
+REACHED = (SendResult.SENT.value, SendResult.UNKNOWN.value)
+
+
+@dataclass
+class StepNumbers:
+    """One step and channel, for the reminders sent in the period.
+
+    clicked / unsubscribed: reminders followed by a return-link click / an
+    unsubscribe before the cart's next reminder; recovered: reminders an order
+    is attributed to (see `step_report`)."""
+
+    step: str
+    channel: str
+    sent: int = 0
+    clicked: int = 0
+    unsubscribed: int = 0
+    recovered: int = 0
+    revenue: dict[str, Decimal] = field(default_factory=dict)
+
+    def rate(self, count: int) -> float | None:
+        return count / self.sent if self.sent else None
+
+    @property
+    def click_rate(self) -> float | None:
+        return self.rate(self.clicked)
+
+    @property
+    def unsubscribe_rate(self) -> float | None:
+        return self.rate(self.unsubscribed)
+
+    @property
+    def recovery_rate(self) -> float | None:
+        return self.rate(self.recovered)
+
+
+@dataclass(frozen=True)
+class _Message:
+    step: str
+    at: datetime
+    in_period: bool
+
+
+def _attributed(messages: list[_Message], clicks: list[datetime], ordered_at: datetime,
+                window: timedelta) -> _Message | None:
+    """The last message clicked, else the last sent, within the window before the order."""
+    candidates = [m for m in messages if m.at <= ordered_at and ordered_at - m.at <= window]
+    if not candidates:
+        return None
+    clicked = [m for m in candidates if _clicked(m, messages, clicks, until=ordered_at)]
+    return (clicked or candidates)[-1]
+
+
+def _next_at(message: _Message, messages: list[_Message]) -> datetime | None:
+    later = [m.at for m in messages if m.at > message.at]
+    return min(later) if later else None
+
+
+def _clicked(message: _Message, messages: list[_Message], times: list[datetime],
+             until: datetime | None = None) -> bool:
+    """Something happened after this message and before the next one (and `until`)."""
+    end = _next_at(message, messages)
+    return any(message.at <= t and (end is None or t < end) and (until is None or t <= until)
+               for t in times)
+
+
+def step_report(session: Session, store_id: int, start: datetime, end: datetime,
+                window: timedelta) -> list[StepNumbers]:
+    """Per step and channel, the reminders sent in [start, end) and what followed.
+
+    A recovered cart's order (intake decided it was recovered: it came within
+    the attribution window of a reminder) is attributed to the last reminder
+    the shopper clicked within the window before the order, else to the last
+    reminder sent within it. Only email exists as a channel so far.
+    """
+    in_period = select(Send.cart_id).where(
+        Send.store_id == store_id, Send.result.in_(REACHED),
+        Send.created_at >= start, Send.created_at < end)
+    messages: dict[int, list[_Message]] = defaultdict(list)
+    for cart_id, move, created in session.execute(
+            select(Send.cart_id, Send.move, Send.created_at)
+            .where(Send.cart_id.in_(in_period), Send.result.in_(REACHED))
+            .order_by(Send.created_at)):
+        messages[cart_id].append(_Message(move, created, start <= created < end))
+    activity: dict[tuple[int, str], list[datetime]] = defaultdict(list)
+    for cart_id, kind, occurred in session.execute(
+            select(Activity.cart_id, Activity.kind, Activity.occurred_at)
+            .where(Activity.cart_id.in_(in_period),
+                   Activity.kind.in_(("click", "unsubscribed")))):
+        activity[(cart_id, kind)].append(occurred)
+    orders = {cart_id: (ordered_at, total, currency) for cart_id, ordered_at, total, currency
+              in session.execute(select(Cart.id, Cart.ordered_at, Cart.order_total,
+                                        Cart.currency)
+                                 .where(Cart.id.in_(in_period),
+                                        Cart.status == CartStatus.RECOVERED.value))}
+
+    rows = {step: StepNumbers(step, "email") for step in STEPS}
+    revenue: dict[str, defaultdict[str, Decimal]] = {s: defaultdict(Decimal) for s in STEPS}
+    for cart_id, sent in messages.items():
+        clicks = activity[(cart_id, "click")]
+        for message in sent:
+            if not message.in_period or message.step not in rows:
+                continue
+            row = rows[message.step]
+            row.sent += 1
+            row.clicked += _clicked(message, sent, clicks)
+            row.unsubscribed += _clicked(message, sent, activity[(cart_id, "unsubscribed")])
+        if cart_id in orders and orders[cart_id][0] is not None:
+            ordered_at, total, currency = orders[cart_id]
+            credited = _attributed(sent, clicks, ordered_at, window)
+            if credited is not None and credited.in_period and credited.step in rows:
+                rows[credited.step].recovered += 1
+                revenue[credited.step][currency or ""] += total or Decimal(0)
+    for step, row in rows.items():
+        row.revenue = _cents(revenue[step])
+    return list(rows.values())

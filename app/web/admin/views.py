@@ -144,13 +144,15 @@ def home() -> ResponseReturnValue:
         rules = Rules.for_store(g.store.settings, g.store.timezone)
         holdout = performance.holdout_report(session, g.store_id, period.start, period.end,
                                              rules.attribution_window)
+        steps = performance.step_report(session, g.store_id, period.start, period.end,
+                                        rules.attribution_window)
         # Issue 13: the mail circuit breaker, shown while the provider refuses our mail.
         mail_pauses = breaker.open_pauses(session, rt.mailer.name, g.store_id)
     chart = bars(numbers.per_day, title=f"Reminders sent and carts recovered, last {days} days")
     return _page("admin/dashboard.html", numbers=numbers, days=days, periods=PERIODS,
                  chart=chart, settings=effective(g.store.settings),
                  last_export=(g.store.platform_state or {}).get("export"),
-                 mail_pauses=mail_pauses, holdout=holdout)
+                 mail_pauses=mail_pauses, holdout=holdout, steps=steps)
 
 
 # --- settings --------------------------------------------------------------------------------

@@ -7,10 +7,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 from app import performance
+from app.carts.wake import wake_due
 from app.db.models import Cart, Send, Store
 from app.web.admin.dashboard import Period
-from tests.factories import T0
-from tests.web.admin.test_admin import admin  # noqa: F401 - the signed-in admin fixture
+from tests.factories import T0, cart_body
+from tests.web.admin.test_admin import (
+    admin,  # noqa: F401 - the signed-in admin fixture
+    cart_id,
+)
 
 DUE = T0 + timedelta(hours=4)
 
@@ -79,3 +83,21 @@ def test_holdout_says_not_enough_data_yet(admin, runtime, store, clock):  # noqa
     assert "Not enough data yet" in page
     assert "confidence interval" not in page
 
+
+def test_dashboard_shows_each_steps_numbers(admin, runtime, store, post_custom, client,  # noqa: F811
+                                            clock):
+    post_custom(cart_body(cart_id="a"))
+    wake_due(runtime, T0 + timedelta(hours=4))
+    wake_due(runtime, T0 + timedelta(hours=28))
+    clock.set(T0 + timedelta(hours=29))  # the shopper clicks the second reminder's link
+    cart = cart_id(runtime, "a")
+    assert client.get(f"/r/{runtime.links.token('return', cart)}").status_code == 302
+    clock.set(T0 + timedelta(hours=30))
+    post_custom(cart_body("order.placed", cart_id="a", occurred_at=T0 + timedelta(hours=30)))
+    clock.set(T0 + timedelta(days=2))
+    page = admin(store).get("/admin/", days="7").get_data(as_text=True)
+    row = re.search(r'<tr class="step-second">(.*?)</tr>', page, re.S).group(1)
+    assert re.findall(r'<td class="num">(\d+)', row) [:4] == ["1", "1", "0", "1"]
+    assert "98.00 EUR" in row
+    first = re.search(r'<tr class="step-first">(.*?)</tr>', page, re.S).group(1)
+    assert re.findall(r'<td class="num">(\d+)', first) [:4] == ["1", "0", "0", "0"]
