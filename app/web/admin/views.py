@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from app import integrations, performance
+from app.carts import dry_run
 from app.carts.sender import mail_context
 from app.carts.stops import stop_cart
 from app.core.addresses import looks_like_address, normalize_email
@@ -153,6 +154,20 @@ def home() -> ResponseReturnValue:
                  chart=chart, settings=effective(g.store.settings),
                  last_export=(g.store.platform_state or {}).get("export"),
                  mail_pauses=mail_pauses, holdout=holdout, steps=steps)
+
+
+# --- dry run ---------------------------------------------------------------------------------
+
+@bp.get("/dry-run")
+def dry_run_page() -> ResponseReturnValue:
+    """What the next 24 hours would send for this store, and why not; writes nothing."""
+    rt = runtime()
+    now = rt.clock()
+    with rt.db.new_session() as session:
+        entries = dry_run.plan(session, now, hours=24, store_id=g.store_id,
+                               mail_backend=rt.mailer.name)
+        session.rollback()
+    return _page("admin/dry_run.html", entries=entries, describe=dry_run.describe, now=now)
 
 
 # --- settings --------------------------------------------------------------------------------
