@@ -171,3 +171,7 @@ class Overtaken(CartbackError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class OfferError(UpstreamError):
+    """The platform would not make a reminder's recovery code: the reminder goes without it."""

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.core.addresses import looks_like_address
+from app.core.offers import Offer, make_offer
 from app.errors import SettingsError
 
 
@@ -23,7 +24,8 @@ from app.errors import SettingsError
 class Field:
     key: str
     label: str
-    # minutes | hours | days | count | percent | time | timezone | text | email | bool | choice
+    # minutes | hours | days | count | percent | number | time | timezone | text | email
+    # | bool | choice
     kind: str
     default: Any
     help: str = ""
@@ -61,6 +63,21 @@ FIELDS: tuple[Field, ...] = (
     Field("attribution_days", "Count an order as recovered within", "days", 7,
           "Days after a reminder within which an order counts as recovered.",
           minimum=1, maximum=60),
+    Field("first_offer", "Offer in the first reminder", "choice", "none",
+          "A unique single-use code made for this shopper when the reminder is really sent.",
+          choices=("none", "percent", "fixed", "free_shipping")),
+    Field("first_offer_value", "First reminder's offer value", "number", 10,
+          "Percent (10 = 10 % off) or an amount in the cart's currency; ignored for free "
+          "shipping.", minimum=0, maximum=10_000),
+    Field("second_offer", "Offer in the second reminder", "choice", "none",
+          "As for the first reminder.", choices=("none", "percent", "fixed", "free_shipping")),
+    Field("second_offer_value", "Second reminder's offer value", "number", 10,
+          "Percent or amount, as above.", minimum=0, maximum=10_000),
+    Field("offer_hours", "Offer valid for", "hours", 12,
+          "Hours after the reminder; the code stops working then.", minimum=1, maximum=30 * 24),
+    Field("offer_minimum", "Offer's minimum order", "number", 0,
+          "The code works only from this order subtotal (0 = any order).",
+          minimum=0, maximum=1_000_000),
     Field("sender_name", "Sender name", "text", "", "Shown as the From name; store name if empty."),
     Field("reply_to", "Reply-to address", "email", "", "Where shopper replies go."),
     Field("postal_address", "Postal address", "text", "",
@@ -74,7 +91,7 @@ FIELDS: tuple[Field, ...] = (
 )
 
 FIELDS_BY_KEY = {f.key: f for f in FIELDS}
-NUMERIC_KINDS = frozenset({"minutes", "hours", "days", "count", "percent"})
+NUMERIC_KINDS = frozenset({"minutes", "hours", "days", "count", "percent", "number"})
 
 
 
@@ -177,6 +194,11 @@ class Rules:
     attribution_window: timedelta = timedelta(days=7)
     holdout_percent: float = 0
     paused: bool = False
+    # Per step: the offer a reminder carries (None: no offer).
+    offers: tuple[tuple[str, Offer | None], ...] = ()
+
+    def offer_for(self, move: str) -> Offer | None:
+        return dict(self.offers).get(move)
 
     @classmethod
     def for_store(cls, stored: Mapping[str, Any] | None, store_timezone: str) -> Rules:
@@ -194,4 +216,9 @@ class Rules:
             attribution_window=timedelta(days=values["attribution_days"]),
             holdout_percent=float(values["holdout_percent"]),
             paused=bool(values["paused"]),
+            offers=tuple((step, make_offer(values[f"{step}_offer"],
+                                           float(values[f"{step}_offer_value"]),
+                                           float(values["offer_hours"]),
+                                           float(values["offer_minimum"])))
+                         for step in ("first", "second")),
         )

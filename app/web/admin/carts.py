@@ -76,7 +76,7 @@ def timeline(session: Session, cart: Cart) -> list[Entry]:
     for activity in session.scalars(select(Activity).where(Activity.cart_id == cart.id)):
         detail: dict[str, Any] = activity.detail or {}
         note = ", ".join(f"{k}: {v}" for k, v in detail.items()
-                         if k in ("status", "reason", "scope"))
+                         if k in ("status", "reason", "scope", "offer_code"))
         title = EVENT_TITLES.get(activity.kind, activity.kind)
         if activity.kind == "stopped":
             # The stop's own words say who stopped it ("by you", "because ...").
@@ -87,6 +87,8 @@ def timeline(session: Session, cart: Cart) -> list[Entry]:
         bits = [send.reason or ""] if send.result != "held_out" else []
         if send.result == "sent":
             bits.append("polished opening line" if send.polished else "plain opening line")
+            if send.offer_code:
+                bits.append(f"offer code {send.offer_code}")
         entries.append(Entry(send.created_at, f"send-{send.result}", title,
                              ", ".join(b for b in bits if b)))
     # At the same instant a reminder comes before what it caused (a click, an
