@@ -172,16 +172,41 @@ def wake_due_command(now_text: str | None) -> None:
                                "wake_at": result.wake_at.isoformat() if result.wake_at else None}))
 
 
+@cli.command("dry-run")
+@click.option("--store", "store_id", type=int, default=None, help="Only this store.")
+@click.option("--hours", default=24.0, show_default=True, type=click.FloatRange(0, 24 * 14),
+              help="How far ahead to look.")
+@click.option("--now", "now_text", default=None, help="ISO 8601 moment to act as (default: now).")
+def dry_run_command(store_id: int | None, hours: float, now_text: str | None) -> None:
+    """List what would be sent in the next HOURS, and why not; sends and writes nothing."""
+    from app.carts.dry_run import describe, plan
+
+    runtime = current_app.extensions["cartback"]
+    now = parse_now(now_text)
+    with runtime.db.new_session() as session:
+        entries = plan(session, now, hours=hours, store_id=store_id,
+                       mail_backend=runtime.mailer.name)
+        session.rollback()
+    for entry in entries:
+        click.echo(f"{entry.at:%Y-%m-%d %H:%M} UTC  store {entry.store_id}  cart {entry.cart_id}"
+                   f"  {entry.step:<7} {entry.channel:<6} {describe(entry)}")
+    sends = sum(e.outcome == "send" for e in entries)
+    click.echo(f"{sends} reminder(s) would be sent in the next {hours:g} hours; "
+               f"{len(entries) - sends} other move(s). Nothing was sent or changed.")
+
+
 @cli.command(with_appcontext=False)
 @click.option("--outbox", default="cartback-demo-outbox", show_default=True,
               help="Folder the demo's emails are written to.")
 @click.option("--carts", default=40, show_default=True, type=click.IntRange(10, 2000))
 @click.option("--seed", default=7, show_default=True, type=int)
-def demo(outbox: str, carts: int, seed: int) -> None:
+@click.option("--holdout", default=0, show_default=True, type=click.IntRange(0, 50),
+              help="Hold back this % of shoppers and show the holdout comparison.")
+def demo(outbox: str, carts: int, seed: int, holdout: int) -> None:
     """Play a day of store traffic in accelerated time and summarise it."""
     from app.demo import run_demo
 
-    run_demo(outbox_dir=outbox, cart_count=carts, seed=seed)
+    run_demo(outbox_dir=outbox, cart_count=carts, seed=seed, holdout_percent=holdout)
 
 
 @cli.command("admin-link")

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.carts.wake import wake_due
-from app.db.models import Cart, Send
+from app.db.models import Cart, Send, Store
 from app.stores import create_store
 from platforms.signing import sign_base64
 
@@ -150,7 +150,7 @@ def build_scenario(start: datetime, count: int, rng: random.Random,
     return scenario
 
 
-def run_demo(outbox_dir: str, cart_count: int, seed: int) -> None:
+def run_demo(outbox_dir: str, cart_count: int, seed: int, holdout_percent: int = 0) -> None:
     outbox = Path(outbox_dir).resolve()
     if outbox.exists():
         shutil.rmtree(outbox)
@@ -173,7 +173,8 @@ def run_demo(outbox_dir: str, cart_count: int, seed: int) -> None:
         store = create_store(session, platform="custom", name="Demo Shop",
                              domain="demo-shop.example", timezone="Europe/London",
                              from_email="hello@demo-shop.example")
-        store.settings = {"postal_address": "1 Demo Street, London"}
+        store.settings = {"postal_address": "1 Demo Street, London",
+                          "holdout_percent": holdout_percent}
         store_id, secret = store.id, store.webhook_secret
     client = app.test_client()
     answers: Counter[int] = Counter()
@@ -209,6 +210,29 @@ def run_demo(outbox_dir: str, cart_count: int, seed: int) -> None:
             wake_due(runtime, clock["now"])
 
     _summary(runtime, store_id, answers, outbox)
+    if holdout_percent:
+        _holdout_summary(runtime, store_id, start, clock["now"])
+
+
+def _holdout_summary(runtime: Any, store_id: int, start: datetime, end: datetime) -> None:
+    from app.core.rules import Rules
+    from app.performance import holdout_report
+
+    with runtime.db.new_session() as session:
+        store = session.get(Store, store_id)
+        assert store is not None
+        rules = Rules.for_store(store.settings, store.timezone)
+        report = holdout_report(session, store_id, start, end, rules.attribution_window)
+    c = report.comparison
+    click.echo("")
+    click.echo(f"Holdout ({rules.holdout_percent:g} % held back): messaged "
+               f"{c.messaged_recovered}/{c.messaged} recovered, held back "
+               f"{c.held_recovered}/{c.held} recovered")
+    extra = report.incremental_revenue
+    if extra is not None:
+        click.echo("Revenue the reminders added: " + ", ".join(
+            f"{amount} {currency}" for currency, amount in extra.items()))
+    click.echo(f"Verdict: {c.verdict()}")
 
 
 def _summary(runtime: Any, store_id: int, answers: Counter[int], outbox: Path) -> None:

@@ -189,3 +189,7 @@ class TemplateFailed(CartbackError, TemplateError):
         TemplateError.__init__(self, reason)
         self.reason, self.part, self.line = reason, part, line
         self.public_message = reason
+
+
+class OfferError(UpstreamError):
+    """The platform would not make a reminder's recovery code: the reminder goes without it."""

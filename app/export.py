@@ -4,7 +4,9 @@
 timezone, one row each, as they stand at export time. Always written as CSV
 and XLSX into EXPORT_DIR/<store id>/<date>.{csv,xlsx}; also to a Google Sheet
 (one tab per day) when the store has a service account and a spreadsheet.
-The export only reads: nothing ever flows back from a sheet.
+The XLSX has a second sheet, "Reminders": per step and channel, the reminders
+sent that day and what followed (app.performance). The export only reads:
+nothing ever flows back from a sheet.
 
 Failures are retried with backoff (5 min, 30 min, 2 h) by `export_due`, which
 the scheduler runs every few minutes; a night that was missed (the scheduler
@@ -28,6 +30,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import performance
+from app.core.rules import Rules
 from app.db.crypto import decrypt_json
 from app.db.models import Cart, Send, SendResult, Store
 from app.runtime import Runtime
@@ -35,7 +39,7 @@ from app.runtime import Runtime
 log = logging.getLogger(__name__)
 
 HEADER = ["Started", "Items", "Total", "Currency", "Status", "Reminded", "First reminder",
-          "Second reminder", "Recovered", "Recovered at", "Order total"]
+          "Second reminder", "Recovered", "Recovered at", "Order total", "Holdout group"]
 EXPORT_AT = time(0, 30)  # local time the previous day is exported
 RETRY_AFTER = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 # How far back a run catches up days it missed (scheduler down, retries used up).
@@ -55,11 +59,13 @@ class Row:
     recovered: bool
     recovered_at: datetime | None
     order_total: Decimal | None
+    held_out: bool = False  # held back on purpose: the holdout group got no reminder
 
     def cells(self) -> list[Any]:
         return [self.started, self.items, self.total, self.currency, self.status,
                 "yes" if self.reminded else "no", self.first_at, self.second_at,
-                "yes" if self.recovered else "no", self.recovered_at, self.order_total]
+                "yes" if self.recovered else "no", self.recovered_at, self.order_total,
+                "held back" if self.held_out else ""]
 
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -74,12 +80,16 @@ def rows_for_day(session: Session, store: Store, day: date) -> list[Row]:
         Cart.store_id == store.id, Cart.created_at >= start, Cart.created_at < end)
         .order_by(Cart.created_at, Cart.id)).all()
     sent: dict[tuple[int, str], datetime] = {}
+    held: set[int] = set()
     if carts:
-        for cart_id, move, created in session.execute(select(
-                Send.cart_id, Send.move, Send.created_at).where(
+        for cart_id, move, created, result in session.execute(select(
+                Send.cart_id, Send.move, Send.created_at, Send.result).where(
                 Send.cart_id.in_([c.id for c in carts]),
-                Send.result == SendResult.SENT.value)):
-            sent[(cart_id, move)] = created
+                Send.result.in_((SendResult.SENT.value, SendResult.HELD_OUT.value)))):
+            if result == SendResult.HELD_OUT.value:
+                held.add(cart_id)
+            else:
+                sent[(cart_id, move)] = created
 
     def local(moment: datetime | None) -> datetime | None:
         return moment.astimezone(tz).replace(tzinfo=None) if moment else None
@@ -97,6 +107,7 @@ def rows_for_day(session: Session, store: Store, day: date) -> list[Row]:
             second_at=local(sent.get((cart.id, "second"))),
             recovered=recovered, recovered_at=local(cart.ordered_at) if recovered else None,
             order_total=cart.order_total if recovered else None,
+            held_out=cart.id in held,
         ))
     return rows
 
@@ -113,7 +124,23 @@ def write_csv(rows: Sequence[Row], path: Path) -> None:
                              for v in row.cells()])
 
 
-def write_xlsx(rows: Sequence[Row], path: Path, day: date) -> None:
+STEP_HEADER = ["Reminder", "Channel", "Sent", "Clicked", "Unsubscribed", "Recovered",
+               "Click rate", "Recovery rate", "Revenue recovered"]
+
+
+def step_rows(session: Session, store: Store, day: date) -> list[list[Any]]:
+    """Per-step numbers for the reminders sent that day (app.performance.step_report)."""
+    start, end = day_bounds(day, ZoneInfo(store.timezone))
+    window = Rules.for_store(store.settings, store.timezone).attribution_window
+    return [[row.step, row.channel, row.sent, row.clicked, row.unsubscribed, row.recovered,
+             None if row.click_rate is None else round(row.click_rate, 4),
+             None if row.recovery_rate is None else round(row.recovery_rate, 4),
+             "; ".join(f"{amount} {currency}" for currency, amount in row.revenue.items())]
+            for row in performance.step_report(session, store.id, start, end, window)]
+
+
+def write_xlsx(rows: Sequence[Row], path: Path, day: date,
+               steps: Sequence[Sequence[Any]] = ()) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -125,7 +152,7 @@ def write_xlsx(rows: Sequence[Row], path: Path, day: date) -> None:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append([float(v) if isinstance(v, Decimal) else v for v in row.cells()])
-    for index, width in enumerate([17, 48, 11, 9, 11, 9, 17, 17, 10, 17, 12], start=1):
+    for index, width in enumerate([17, 48, 11, 9, 11, 9, 17, 17, 10, 17, 12, 12], start=1):
         sheet.column_dimensions[chr(64 + index)].width = width
     for row_cells in sheet.iter_rows(min_row=2):
         for cell in row_cells:
@@ -134,6 +161,14 @@ def write_xlsx(rows: Sequence[Row], path: Path, day: date) -> None:
             elif isinstance(cell.value, float):
                 cell.number_format = "#,##0.00"
     sheet.freeze_panes = "A2"
+    if steps:
+        # A second sheet: how each reminder sent that day performed.
+        per_step = book.create_sheet("Reminders")
+        per_step.append(STEP_HEADER)
+        for cell in per_step[1]:
+            cell.font = Font(bold=True)
+        for step in steps:
+            per_step.append(list(step))
     book.save(path)
 
 
@@ -177,6 +212,7 @@ def export_day(runtime: Runtime, store_id: int, day: date,
         if store is None:
             raise LookupError(f"no store {store_id}")
         rows = rows_for_day(session, store, day)
+        steps = step_rows(session, store, day)
         google = (store.platform_state or {}).get("google_sheet")
         secrets = decrypt_json(runtime.fernet(), store.credentials) if google else {}
     folder = Path(runtime.config["EXPORT_DIR"]) / str(store_id)
@@ -184,7 +220,7 @@ def export_day(runtime: Runtime, store_id: int, day: date,
     written = []
     csv_path, xlsx_path = folder / f"{day.isoformat()}.csv", folder / f"{day.isoformat()}.xlsx"
     write_csv(rows, csv_path)
-    write_xlsx(rows, xlsx_path, day)
+    write_xlsx(rows, xlsx_path, day, steps)
     written += [str(csv_path), str(xlsx_path)]
     if google and secrets.get("google_service_account"):
         sheet_writer(secrets["google_service_account"], google["spreadsheet_id"],

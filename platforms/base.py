@@ -89,6 +89,9 @@ class CartEvent:
     order_ref: str | None = None
     # Extra keys the cart may be known by (e.g. a Shopify checkout token).
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    # Orders only: the discount codes the shopper used, as the platform sent them
+    # (matched case-insensitively to a reminder's recovery code by intake).
+    discount_codes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         if self.occurred_at.tzinfo is None:

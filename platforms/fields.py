@@ -232,3 +232,12 @@ def country(value: Any, where: str) -> str | None:
     if code is not None and not (len(code) == 2 and code.isascii() and code.isalpha()):
         raise BadPayload(where, "must be a two-letter country code")
     return code.upper() if code else None
+
+
+def discount_codes(lines: Any) -> tuple[str, ...]:
+    """Codes an order used: Shopify's `discount_codes[].code`, WooCommerce's
+    `coupon_lines[].code` (lowercased by WooCommerce); anything else is ignored."""
+    if not isinstance(lines, list):
+        return ()
+    return tuple(line["code"][:64] for line in lines
+                 if isinstance(line, dict) and isinstance(line.get("code"), str) and line["code"])

@@ -72,3 +72,13 @@ def with_postal_address(runtime: Any, store_id: int, address: str = POSTAL_ADDRE
     with runtime.db.transaction() as session:
         found = session.get(Store, store_id)
         found.settings = {**(found.settings or {}), "postal_address": address}
+
+
+def cart_id(runtime: Any, key: str) -> int:
+    """The row id of the store's cart with this cart key."""
+    from sqlalchemy import select
+
+    from app.db.models import Cart
+
+    with runtime.db.new_session() as session:
+        return session.scalars(select(Cart.id).where(Cart.cart_key == key)).one()

@@ -12,6 +12,10 @@ from app.db.models import Send, SendResult, ShopperLock, Store, Suppression
 from app.db.session import dialect_insert
 from app.privacy import tombstones
 
+# Results that count as a message to the shopper (claimed: in flight; unknown:
+# maybe delivered, never resent).
+REACHED_SHOPPER = (SendResult.SENT.value, SendResult.CLAIMED.value, SendResult.UNKNOWN.value)
+
 
 def lock_shopper(session: Session, store: Store, email: str | None, now: datetime) -> None:
     """Hold the shopper's lock row until the caller's transaction ends.
@@ -46,16 +50,16 @@ class StoreHistory:
         )
         return bool(self.session.scalar(query))
 
-    def reminded_other_cart_since(self, email: str, cart_id: int, since: datetime) -> bool:
+    def reminders_about_other_carts_since(self, email: str, cart_id: int,
+                                          since: datetime) -> int:
+        """Reminders sent (or in flight, or maybe sent) to this shopper about
+        their other carts since `since`: what the frequency cap counts."""
         address = normalize_email(email)
-        query = select(
-            exists().where(
-                Send.store_id == self.store_id,
-                func.lower(Send.address) == address,
-                Send.cart_id != cart_id,
-                Send.result.in_((SendResult.SENT.value, SendResult.CLAIMED.value,
-                                 SendResult.UNKNOWN.value)),
-                Send.created_at >= since,
-            )
+        query = select(func.count()).select_from(Send).where(
+            Send.store_id == self.store_id,
+            func.lower(Send.address) == address,
+            Send.cart_id != cart_id,
+            Send.result.in_(REACHED_SHOPPER),
+            Send.created_at >= since,
         )
-        return bool(self.session.scalar(query))
+        return int(self.session.scalar(query) or 0)

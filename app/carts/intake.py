@@ -26,6 +26,7 @@ from app.db.models import (
     Cart,
     CartStatus,
     Delivery,
+    Send,
     Store,
 )
 from app.db.session import dialect_insert
@@ -312,5 +313,20 @@ def _apply_order(session: Session, cart: Cart, event: CartEvent, rules: Rules) -
         cart.email = event.email.strip()
     cart.last_event_at = max(cart.last_event_at, event.occurred_at)
     cart.wake_at = None
-    _record(session, cart, "ordered", event, status=cart.status)
+    offer = _offer_used(session, cart, event.discount_codes)
+    if offer:
+        _record(session, cart, "ordered", event, status=cart.status, offer_code=offer)
+    else:
+        _record(session, cart, "ordered", event, status=cart.status)
     return Applied(cart.id, "ordered", None, cart.status)
+
+
+def _offer_used(session: Session, cart: Cart, codes: tuple[str, ...]) -> str | None:
+    """The recovery code of this cart's reminders the order used, if any (codes compared
+    case-insensitively: WooCommerce lowercases them)."""
+    wanted = {code.casefold() for code in codes}
+    if not wanted:
+        return None
+    sent = session.scalars(select(Send.offer_code).where(Send.cart_id == cart.id,
+                                                         Send.offer_code.is_not(None)))
+    return next((code for code in sent if code and code.casefold() in wanted), None)

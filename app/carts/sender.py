@@ -33,7 +33,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.carts.history import StoreHistory, lock_shopper
-from app.core import addresses, gates
+from app.carts.offers import Minted
+from app.core import addresses, gates, holdout
 from app.core.addresses import normalize_email
 from app.core.rules import Rules, effective
 from app.db.models import LIVE_STATUSES, Activity, Cart, CartStatus, Send, SendResult, Store
@@ -106,9 +107,11 @@ def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: d
         cart_id=cart.id, move=move, email=cart.email, timezone=cart.timezone,
         locale=cart.locale, country=cart.country, marketing_consent=cart.marketing_consent,
         now=now, rules=rules, history=StoreHistory(session, store.id),
-        mail_paused_until=mail_paused_until,
+        mail_paused_until=mail_paused_until, holdout_bucket=holdout_bucket(store, cart),
     )
     verdict = gates.run(ctx)
+    if isinstance(verdict, gates.HoldOut):
+        return _hold_out(session, cart, store, move, now)
     if isinstance(verdict, gates.Skip):
         session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=cart.email,
                          result=SendResult.SKIPPED.value, reason=verdict.reason, created_at=now))
@@ -133,6 +136,23 @@ def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: d
     return Attempt(SendResult.CLAIMED.value, send_id=claim.id)
 
 
+def holdout_bucket(store: Store, cart: Cart) -> int:
+    """The shopper's stable place for the holdout: keyed by the store's secret,
+    by normalized email, or by the cart key when there is no email."""
+    email = normalize_email(cart.email)
+    key = f"email:{email}" if email else f"cart:{cart.cart_key}"
+    return holdout.bucket(tombstones.digest(store, "holdout", key))
+
+
+def _hold_out(session: Session, cart: Cart, store: Store, move: str, now: datetime) -> Attempt:
+    session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=cart.email,
+                     result=SendResult.HELD_OUT.value, reason="holdout", created_at=now))
+    _advance(cart, move, now)
+    log.info("reminder held back (holdout group)",
+             extra={"store_id": store.id, "cart_id": cart.id, "move": move})
+    return Attempt(SendResult.HELD_OUT.value, "holdout")
+
+
 def _already_claimed(session: Session, cart: Cart, move: str, now: datetime) -> Attempt:
     existing = session.scalars(
         select(Send).where(Send.cart_id == cart.id, Send.move == move,
@@ -152,7 +172,8 @@ def _already_claimed(session: Session, cart: Cart, move: str, now: datetime) -> 
     return Attempt("duplicate", "already claimed")
 
 
-def mail_context(cart: Cart, store: Store, links: Links) -> compose.MailContext:
+def mail_context(cart: Cart, store: Store, links: Links,
+                 offer: Minted | None = None) -> compose.MailContext:
     settings = effective(store.settings)
     return compose.MailContext(
         store_name=store.name,
@@ -165,6 +186,11 @@ def mail_context(cart: Cart, store: Store, links: Links) -> compose.MailContext:
         return_url=links.return_url(cart.id),
         unsubscribe_url=links.unsubscribe_url(cart.id),
         saved_link=cart.saved_link,
+        offer_kind=offer.offer.kind if offer else None,
+        offer_value=offer.offer.value if offer else None,
+        offer_code=offer.code if offer else None,
+        offer_expires_at=offer.expires_at if offer else None,
+        timezone=cart.timezone or store.timezone,
     )
 
 
@@ -175,6 +201,7 @@ class Delivered:
     template: str
     # Why the merchant's edited template failed on this cart (the default was sent).
     fallback: str | None = None
+    offer: Minted | None = None  # the recovery code the message carried
 
 
 def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
@@ -182,11 +209,12 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
                         overrides: dict[str, str] | None = None,
                         unsubscribe_mailto: str | None = None,
                         default_from: str | None = None,
-                        still_current: Callable[[], str | None] | None = None) -> Delivered:
+                        still_current: Callable[[], str | None] | None = None,
+                        offer: Minted | None = None) -> Delivered:
     """Render and send; raises DeliveryError, or Overtaken when `still_current`
     (asked just before the hand-over) names something that happened meanwhile."""
     settings = effective(store.settings)
-    ctx = mail_context(cart, store, links)
+    ctx = mail_context(cart, store, links, offer)
     name = compose.template_for(move, cart.saved_link)
     fallback = None
     try:
@@ -225,7 +253,8 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
         raise Overtaken(reason)
     message_id = mailer.send(message, sender=envelope.from_email, recipient=envelope.to_email)
     return Delivered(message_id, polished=line is not None and line == composed.opening_line,
-                     template=f"{name}:default" if fallback else name, fallback=fallback)
+                     template=f"{name}:default" if fallback else name, fallback=fallback,
+                     offer=offer)
 
 
 def _timeline(session: Session, cart: Cart, kind: str, now: datetime, **detail: Any) -> None:
@@ -267,6 +296,8 @@ def record_delivery(session: Session, cart: Cart | None, send: Send | None, now:
         send.message_id = delivered.message_id
         send.polished = delivered.polished
         send.template = delivered.template
+        if delivered.offer is not None:
+            send.offer_code, send.offer_ref = delivered.offer.code, delivered.offer.ref
         if delivered.fallback:
             _timeline(session, cart, "template_fallback", now, move=send.move,
                       error=delivered.fallback)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.carts import delivery_outcomes, sender
+from app.carts import delivery_outcomes, offers, sender
 from app.carts.intake import next_wake
 from app.core.rules import Rules
 from app.core.waiter import MoveKind, decide
@@ -100,6 +100,10 @@ def _wake(runtime: Runtime, cart_id: int,
     # may each take a while, and the claim already protects against a twin.
     # The message is built from the row as claimed; `still_current` re-reads
     # it just before the hand-over, so an update meanwhile means no send.
+    # Issue 16: a step's offer code is made only now, once every gate passed
+    # and the send is claimed; a platform error means no offer, not no reminder.
+    offer = rules.offer_for(move.kind.value)
+    minted = offers.mint(runtime, store, cart, move.kind.value, offer, now) if offer else None
     delivered: sender.Delivered | None = None
     error: DeliveryError | None = None
     overtaken: str | None = None
@@ -109,7 +113,7 @@ def _wake(runtime: Runtime, cart_id: int,
             polisher=runtime.polisher, overrides=overrides,
             unsubscribe_mailto=runtime.config.get("UNSUBSCRIBE_MAILTO"),
             default_from=_from_default(store, runtime),
-            still_current=still_current,
+            still_current=still_current, offer=minted,
         )
     except DeliveryError as err:
         error = err

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from app.core import addresses, quiet_hours
+from app.core import addresses, holdout, quiet_hours
 from app.core.rules import Rules
 
 
@@ -33,7 +33,12 @@ class Defer:
     reason: str = "quiet_hours"
 
 
-Verdict = Pass | Skip | Defer
+@dataclass(frozen=True)
+class HoldOut:
+    """The shopper is in the store's holdout group: no message, recorded `held_out`."""
+
+
+Verdict = Pass | Skip | Defer | HoldOut
 PASS = Pass()
 
 
@@ -42,7 +47,8 @@ class History(Protocol):
 
     def is_suppressed(self, email: str, cart_id: int) -> bool: ...
 
-    def reminded_other_cart_since(self, email: str, cart_id: int, since: datetime) -> bool: ...
+    def reminders_about_other_carts_since(self, email: str, cart_id: int,
+                                          since: datetime) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ class GateContext:
     history: History
     # Set while the mail provider refuses all sending (app.mail.breaker).
     mail_paused_until: datetime | None = None
+    # The shopper's place in 0..9999 from a keyed hash (app.core.holdout.bucket).
+    holdout_bucket: int | None = None
 
 
 Gate = Callable[[GateContext], Verdict]
@@ -100,18 +108,20 @@ def consent(ctx: GateContext) -> Verdict:
     return Skip("no_consent")
 
 
-def recently_reminded(ctx: GateContext) -> Verdict:
-    """Gate 3c: one gentle nudge per shopper — no reminder about another cart lately.
+def frequency_cap(ctx: GateContext) -> Verdict:
+    """Gate 3c: at most N reminders per shopper per period, about the store's other carts.
 
-    A cart's own second reminder is not blocked by its first.
+    Only reminders about *other* carts count, so a cart's own second reminder
+    is not blocked by its first; the defaults (1 per 72 h) are the old fixed
+    do-not-disturb window. The reason keeps its old name, `recently_reminded`,
+    so the merchant's numbers read the same before and after.
     """
     assert ctx.email is not None
     if ctx.rules.dnd_window <= timedelta(0):
         return PASS
     since = ctx.now - ctx.rules.dnd_window
-    if ctx.history.reminded_other_cart_since(ctx.email, ctx.cart_id, since):
-        return Skip("recently_reminded")
-    return PASS
+    count = ctx.history.reminders_about_other_carts_since(ctx.email, ctx.cart_id, since)
+    return Skip("recently_reminded") if count >= ctx.rules.cap_reminders else PASS
 
 
 def quiet(ctx: GateContext) -> Verdict:
@@ -128,10 +138,16 @@ def mail_paused(ctx: GateContext) -> Verdict:
     return PASS
 
 
+def held_back(ctx: GateContext) -> Verdict:
+    """Last: of the carts that would be messaged now, hold back the store's share."""
+    return HoldOut() if holdout.held_out(ctx.holdout_bucket, ctx.rules.holdout_percent) else PASS
+
+
 # Order matters: certain refusals first (a shopper who unsubscribed is
-# skipped, not deferred to the morning and skipped then).
-PIPELINE: list[Gate] = [paused, postal_address, address, unsubscribed, consent,
-                        recently_reminded, quiet, mail_paused]
+# skipped, not deferred to the morning and skipped then). The holdout comes
+# last so a held-out cart is one that would have been messaged at that moment.
+PIPELINE: list[Gate] = [paused, postal_address, address, unsubscribed, consent, frequency_cap,
+                        quiet, mail_paused, held_back]
 
 # EU and EEA members plus the UK: where reminder emails need prior opt-in.
 OPT_IN_COUNTRIES = frozenset({

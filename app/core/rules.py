@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.core.addresses import looks_like_address
+from app.core.offers import Offer, make_offer
 from app.errors import SettingsError
 
 
@@ -23,7 +24,9 @@ from app.errors import SettingsError
 class Field:
     key: str
     label: str
-    kind: str  # minutes | hours | days | time | timezone | text | email | bool | choice
+    # minutes | hours | days | count | percent | number | time | timezone | text | email
+    # | bool | choice
+    kind: str
     default: Any
     help: str = ""
     choices: tuple[str, ...] = ()
@@ -42,14 +45,39 @@ FIELDS: tuple[Field, ...] = (
     Field("quiet_start", "Quiet hours start", "time", "21:00",
           "No email from this time (shopper's timezone when known)."),
     Field("quiet_end", "Quiet hours end", "time", "08:00", "Emails resume at this time."),
-    Field("dnd_hours", "Do-not-disturb window", "hours", 72,
-          "Skip shoppers reminded about another cart within this many hours.",
+    # The key keeps its old name (it was the fixed do-not-disturb window) so
+    # the values merchants already saved still apply.
+    Field("dnd_hours", "Frequency cap period", "hours", 72,
+          "The period the frequency cap counts over, in hours (72 = 3 days); 0 turns the cap off.",
           minimum=0, maximum=30 * 24),
+    Field("cap_reminders", "Frequency cap: reminders per shopper", "count", 1,
+          "At most this many reminders about a shopper's other carts within the period; "
+          "past it a new cart's reminder is skipped. A cart's own second reminder is never "
+          "blocked by its first.", minimum=1, maximum=50),
     Field("consent_policy", "Consent policy", "choice", "all",
           "Who may be reminded.", choices=("all", "subscribers_only", "by_region")),
+    Field("holdout_percent", "Holdout group", "percent", 0,
+          "Hold back this share of eligible carts (0 = none; 10 is a good start): they get no "
+          "reminder, so the dashboard can show how many sales the reminders really add. "
+          "A shopper is always in the same group.", minimum=0, maximum=50),
     Field("attribution_days", "Count an order as recovered within", "days", 7,
           "Days after a reminder within which an order counts as recovered.",
           minimum=1, maximum=60),
+    Field("first_offer", "Offer in the first reminder", "choice", "none",
+          "A unique single-use code made for this shopper when the reminder is really sent.",
+          choices=("none", "percent", "fixed", "free_shipping")),
+    Field("first_offer_value", "First reminder's offer value", "number", 10,
+          "Percent (10 = 10 % off) or an amount in the cart's currency; ignored for free "
+          "shipping.", minimum=0, maximum=10_000),
+    Field("second_offer", "Offer in the second reminder", "choice", "none",
+          "As for the first reminder.", choices=("none", "percent", "fixed", "free_shipping")),
+    Field("second_offer_value", "Second reminder's offer value", "number", 10,
+          "Percent or amount, as above.", minimum=0, maximum=10_000),
+    Field("offer_hours", "Offer valid for", "hours", 12,
+          "Hours after the reminder; the code stops working then.", minimum=1, maximum=30 * 24),
+    Field("offer_minimum", "Offer's minimum order", "number", 0,
+          "The code works only from this order subtotal (0 = any order).",
+          minimum=0, maximum=1_000_000),
     Field("sender_name", "Sender name", "text", "", "Shown as the From name; store name if empty."),
     Field("reply_to", "Reply-to address", "email", "", "Where shopper replies go."),
     Field("postal_address", "Postal address", "text", "",
@@ -63,6 +91,7 @@ FIELDS: tuple[Field, ...] = (
 )
 
 FIELDS_BY_KEY = {f.key: f for f in FIELDS}
+NUMERIC_KINDS = frozenset({"minutes", "hours", "days", "count", "percent", "number"})
 
 
 
@@ -82,7 +111,7 @@ def check_timezone(value: str) -> str:
 
 
 def _clean(field: Field, raw: Any) -> Any:
-    if field.kind in {"minutes", "hours", "days"}:
+    if field.kind in NUMERIC_KINDS:
         if isinstance(raw, bool):
             raise ValueError("must be a number")
         try:
@@ -93,6 +122,8 @@ def _clean(field: Field, raw: Any) -> Any:
             raise ValueError(f"must be at least {field.minimum:g}")
         if field.maximum is not None and number > field.maximum:
             raise ValueError(f"must be at most {field.maximum:g}")
+        if field.kind == "count" and not number.is_integer():
+            raise ValueError("must be a whole number")
         return int(number) if number.is_integer() else number
     if field.kind == "time":
         return parse_time(str(raw)).strftime("%H:%M")
@@ -157,12 +188,19 @@ class Rules:
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
     store_timezone: str = "UTC"
-    dnd_window: timedelta = timedelta(hours=72)
+    dnd_window: timedelta = timedelta(hours=72)  # the frequency cap's period
+    cap_reminders: int = 1
     consent_policy: str = "all"
     attribution_window: timedelta = timedelta(days=7)
+    holdout_percent: float = 0
     paused: bool = False
     # Printed in every email's footer; the law (CAN-SPAM, and most others) wants one.
     postal_address: str = ""
+    # Per step: the offer a reminder carries (None: no offer).
+    offers: tuple[tuple[str, Offer | None], ...] = ()
+
+    def offer_for(self, move: str) -> Offer | None:
+        return dict(self.offers).get(move)
 
     @classmethod
     def for_store(cls, stored: Mapping[str, Any] | None, store_timezone: str) -> Rules:
@@ -175,8 +213,15 @@ class Rules:
             quiet_end=parse_time(values["quiet_end"]),
             store_timezone=store_timezone,
             dnd_window=timedelta(hours=values["dnd_hours"]),
+            cap_reminders=int(values["cap_reminders"]),
             consent_policy=values["consent_policy"],
             attribution_window=timedelta(days=values["attribution_days"]),
+            holdout_percent=float(values["holdout_percent"]),
             paused=bool(values["paused"]),
             postal_address=str(values["postal_address"] or "").strip(),
+            offers=tuple((step, make_offer(values[f"{step}_offer"],
+                                           float(values[f"{step}_offer_value"]),
+                                           float(values["offer_hours"]),
+                                           float(values["offer_minimum"])))
+                         for step in ("first", "second")),
         )

@@ -33,3 +33,5 @@ class SendResult(str, enum.Enum):
     # Handed over, but the answer never came (connection dropped after the
     # request was sent): counted as done for its move, never resent.
     UNKNOWN = "unknown"
+    # The shopper is in the store's holdout group: nothing was sent, on purpose.
+    HELD_OUT = "held_out"

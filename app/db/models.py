@@ -190,6 +190,10 @@ class Send(Base):
     message_id: Mapped[str | None] = mapped_column(String(255))
     polished: Mapped[bool] = mapped_column(Boolean, default=False)
     template: Mapped[str | None] = mapped_column(String(20))
+    # The single-use recovery code this reminder carried, and its platform id
+    # (Shopify DiscountCodeNode gid, WooCommerce coupon id).
+    offer_code: Mapped[str | None] = mapped_column(String(64))
+    offer_ref: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -26,9 +26,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import click
     from flask import Blueprint
 
+    from app.core.offers import Offer
     from app.db.models import Cart, Store
     from app.mail.links import Links
     from app.runtime import Runtime
@@ -112,6 +115,10 @@ class Integration:
     # A return link the platform builds for a cart (e.g. one that rebuilds the
     # cart on any device), tried before the cart's own link; None when none.
     return_link: Callable[[Cart, Links], str | None] | None = None
+    # Makes a reminder's single-use recovery code on the platform: (runtime,
+    # store, cart, move, offer, code, now) -> the platform's id for it; raises
+    # OfferError. None: the platform gets no offers.
+    make_offer: Callable[[Runtime, Store, Cart, str, Offer, str, datetime], str] | None = None
 
 
 def names() -> tuple[str, ...]:

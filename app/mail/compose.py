@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import Any
 
 import css_inline
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency
+from babel.dates import format_datetime
+from babel.numbers import format_currency, format_percent
 from jinja2 import (
     ChoiceLoader,
     DictLoader,
@@ -30,6 +32,7 @@ from jinja2 import (
 )
 from jinja2.sandbox import SandboxedEnvironment
 
+from app.core import quiet_hours
 from app.errors import TemplateFailed
 from app.mail import budget
 from app.mail.headers import printable
@@ -62,6 +65,12 @@ class MailContext:
     return_url: str
     unsubscribe_url: str
     saved_link: bool
+    # A recovery offer's single-use code (app.carts.offers), when the step has one.
+    offer_kind: str | None = None  # percent | fixed | free_shipping
+    offer_value: Decimal | None = None
+    offer_code: str | None = None
+    offer_expires_at: datetime | None = None
+    timezone: str | None = None  # for the offer's expiry, the shopper's (else the store's)
 
 
 def template_for(move: str, saved_link: bool) -> str:
@@ -141,7 +150,23 @@ def template_variables(ctx: MailContext) -> dict[str, Any]:
         "postal_address": ctx.postal_address,
         "saved_link": ctx.saved_link,
         "lang": locale.language,
+        "offer": _offer(ctx, locale),
     }
+
+
+def _offer(ctx: MailContext, locale: Locale) -> dict[str, str] | None:
+    """The code, what it gives and until when, in the shopper's locale and zone."""
+    if not ctx.offer_code or ctx.offer_expires_at is None:
+        return None
+    if ctx.offer_kind == "percent" and ctx.offer_value is not None:
+        what = f"{format_percent(ctx.offer_value / 100, locale=locale)} off"
+    elif ctx.offer_kind == "fixed" and ctx.offer_value is not None:
+        what = f"{money(ctx.offer_value, ctx.currency, locale)} off"
+    else:
+        what = "free shipping"
+    until = format_datetime(ctx.offer_expires_at, "medium",
+                            tzinfo=quiet_hours.zone(ctx.timezone, "UTC"), locale=locale)
+    return {"code": ctx.offer_code, "what": what, "until": str(until)}
 
 
 def one_line(value: str) -> str:

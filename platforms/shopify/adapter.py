@@ -286,8 +286,9 @@ def order_events(body: Mapping[str, Any], store_id: int,
         locale=fields.or_none(fields.locale, body.get("customer_locale")),
         delivery_id=delivery_id,
         checkout_key=checkout_token, order_ref=order_id or _str(body.get("name")),
-        aliases=aliases,
+        aliases=aliases, discount_codes=fields.discount_codes(body.get("discount_codes")),
     )]
+
 
 
 def parse_redact(topic: str, body: Mapping[str, Any]) -> Redact:

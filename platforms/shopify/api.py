@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -207,6 +208,46 @@ class ShopifyClient:
             raise ShopifyApiError(f"{self.shop} GraphQL answered no data")
         return result
 
+    # --- discount codes (recovery offers) ------------------------------------------
+
+    def create_discount_code(self, token: str, *, code: str, title: str, kind: str,
+                             value: Decimal, starts_at: datetime, ends_at: datetime,
+                             minimum: Decimal | None = None) -> str:
+        """One single-use code for one shopper; returns its DiscountCodeNode id.
+
+        `kind` is percent (value 10 = 10 %), fixed (an amount off the order) or
+        free_shipping. Shopify answers refusals with HTTP 200 and `userErrors`
+        (shared/reference/flow-offers-sms-holdout.md A1-A3); those are errors here.
+        """
+        fields: dict[str, Any] = {
+            "title": title, "code": code, "startsAt": _iso(starts_at), "endsAt": _iso(ends_at),
+            # API 2025-10 and later: `context` replaces the deprecated `customerSelection`.
+            "context": {"all": "ALL"}, "appliesOncePerCustomer": True, "usageLimit": 1,
+        }
+        if minimum is not None:
+            fields["minimumRequirement"] = {
+                "subtotal": {"greaterThanOrEqualToSubtotal": f"{minimum:.2f}"}}
+        if kind == "free_shipping":
+            mutation, payload = "discountCodeFreeShippingCreate", "freeShippingCodeDiscount"
+            input_type = "DiscountCodeFreeShippingInput"
+            fields["destination"] = {"all": True}
+        else:
+            mutation, payload = "discountCodeBasicCreate", "basicCodeDiscount"
+            input_type = "DiscountCodeBasicInput"
+            amount = ({"percentage": float(value / 100)} if kind == "percent" else
+                      {"discountAmount": {"amount": f"{value:.2f}", "appliesOnEachItem": False}})
+            fields["customerGets"] = {"value": amount, "items": {"all": True}}
+        query = (f"mutation CartbackOffer($input: {input_type}!) {{ {mutation}({payload}: $input)"
+                 " { codeDiscountNode { id } userErrors { field code message } } }")
+        result = (self.graphql(token, query, {"input": fields}).get(mutation) or {})
+        errors = result.get("userErrors") or []
+        node = result.get("codeDiscountNode") or {}
+        if errors or not node.get("id"):
+            codes = ", ".join(str(e.get("code") or e.get("message")) for e in errors
+                              if isinstance(e, dict)) or "no discount returned"
+            raise ShopifyApiError(f"{self.shop} refused the discount code ({codes})")
+        return str(node["id"])
+
     def shop_info(self, token: str) -> dict[str, Any]:
         shop = self.graphql(token, SHOP_QUERY).get("shop")
         return shop if isinstance(shop, dict) else {}
@@ -250,6 +291,10 @@ class ShopifyClient:
         search = f"updated_at:>'{since.isoformat()}'"
         for node in self._pages(token, ORDERS, "orders", search):
             yield order_node_to_payload(node)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _money_set(value: Any) -> dict[str, Any] | None:

@@ -198,7 +198,8 @@ class WooCommerceAdapter:
         if status in GONE:
             return [CartEvent(kind=EventKind.DELETED, **common)]
         if status not in PAYMENT_ABANDONED and status != DRAFT:
-            return [CartEvent(kind=EventKind.ORDERED, **common)]  # paid or handled
+            used = fields.discount_codes(order.get("coupon_lines"))
+            return [CartEvent(kind=EventKind.ORDERED, discount_codes=used, **common)]  # paid
         if isinstance(order.get("created_via"), str) and order["created_via"] in MERCHANT_MADE:
             return []  # an invoice the merchant made, not a shopper's abandoned checkout
         if status == DRAFT or order.get("needs_payment", True):

@@ -8,7 +8,8 @@ store's own message, which the merchant sees.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -70,6 +71,32 @@ class WooClient:
                 self._call("put", f"webhooks/{webhook_id}", {"status": "active"})
                 fixed.append(webhook_id)
         return fixed
+
+    def create_coupon(self, *, code: str, kind: str, value: Decimal, email: str,
+                      expires_at: datetime, minimum: Decimal | None = None) -> int:
+        """One single-use coupon for one shopper's email; returns its id.
+
+        POST /wc/v3/coupons (shared/reference/flow-offers-sms-holdout.md B1):
+        amounts are strings; the email restriction and the per-user limit are
+        checked at checkout against the billing email; free shipping needs a
+        shipping method set to "requires a coupon" in the store.
+        """
+        data: dict[str, Any] = {
+            "code": code,
+            "discount_type": "percent" if kind == "percent" else "fixed_cart",
+            "amount": "0" if kind == "free_shipping" else f"{value.normalize():f}",
+            "free_shipping": kind == "free_shipping",
+            "individual_use": True, "usage_limit": 1, "usage_limit_per_user": 1,
+            "email_restrictions": [email],
+            "date_expires_gmt": expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            "description": "Cartback recovery offer",
+        }
+        if minimum is not None:
+            data["minimum_amount"] = f"{minimum:.2f}"
+        created = self._call("post", "coupons", data)
+        if not isinstance(created, dict) or "id" not in created:
+            raise WooApiError("store answered no coupon id")
+        return int(created["id"])
 
     def orders_modified_since(self, since: datetime, *, per_page: int = 100,
                               max_pages: int = 20) -> list[dict[str, Any]]:

@@ -21,3 +21,13 @@ def test_demo_plays_the_stories_and_summarises(tmp_path, monkeypatch):
     assert emails and f"{len(emails)} emails written to {tmp_path / 'out'}" in result.output
     message = BytesParser(policy=policy.default).parsebytes(emails[0].read_bytes())
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_demo_with_a_holdout_shows_the_comparison(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["demo", "--carts", "40", "--outbox", "out",
+                                      "--holdout", "30"])
+    assert result.exit_code == 0, result.output
+    assert "held_out" in result.output  # the summary's per-result lines
+    assert "Holdout (30 % held back): messaged " in result.output
+    assert "Verdict: Not enough data yet" in result.output

@@ -212,3 +212,14 @@ def test_export_day_whose_retries_all_failed_is_retried_the_next_night(day_of_ca
                            lambda account, sheet, tab, values: sheets.append(tab))
     assert ok == {store.id: "ok"}
     assert sheets == ["2026-11-23", "2026-11-24"]
+
+
+def test_export_xlsx_has_each_reminders_performance(day_of_carts, runtime, store):
+    _, xlsx_path = export.export_day(runtime, store.id, DAY)
+    sheet = load_workbook(xlsx_path)["Reminders"]
+    assert [c.value for c in sheet[1]] == export.STEP_HEADER
+    first = [c.value for c in sheet[2]]
+    # Two first reminders that day; cart a's order (98.00) is credited to its first.
+    assert first[:6] == ["first", "email", 2, 0, 0, 1]
+    assert first[7] == 0.5 and first[8] == "98.00 EUR"
+    assert [c.value for c in sheet[3]][:6] == ["second", "email", 0, 0, 0, 0]

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import event, select
 
-from app.carts.wake import wake
-from app.db.models import Cart, Send
+from app.carts.wake import wake, wake_due
+from app.db.models import Cart, Send, Store
 from tests.factories import T0, cart_body
 
 
@@ -57,3 +57,28 @@ def test_two_wakes_for_one_shopper_at_once_send_one_reminder(post_custom, runtim
     assert len(outbox()) == 1
     with runtime.db.new_session() as session:
         assert sorted(s.result for s in session.scalars(select(Send))) == ["sent", "skipped"]
+
+
+def _set_settings(runtime, store, **values):
+    with runtime.db.transaction() as session:
+        row = session.get(Store, store.id)
+        row.settings = {**(row.settings or {}), **values}
+
+
+def test_frequency_cap_across_three_carts(post_custom, runtime, store, outbox, clock):
+    # At most two reminders per shopper per week: the third cart is skipped.
+    _set_settings(runtime, store, cap_reminders=2, dnd_hours=7 * 24)
+    for n, key in enumerate("abc"):
+        clock.set(T0 + timedelta(hours=n))
+        post_custom(cart_body(cart_id=key, occurred_at=T0 + timedelta(hours=n)))
+
+    got = [(r.move, r.result, r.reason)
+           for n in range(3) for r in wake_due(runtime, T0 + timedelta(hours=4 + n))]
+
+    assert got == [("first", "sent", None), ("first", "sent", None),
+                   ("first", "skipped", "recently_reminded")]
+    assert len(outbox()) == 2
+    # Cart a's own second reminder: one reminder about another cart (b) this week.
+    got = [(r.move, r.result) for r in wake_due(runtime, T0 + timedelta(hours=28))]
+    assert ("second", "sent") in got
+

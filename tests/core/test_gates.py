@@ -24,9 +24,9 @@ class FakeHistory:
         email = email.strip().casefold()
         return (email, None) in self.suppressed or (email, cart_id) in self.suppressed
 
-    def reminded_other_cart_since(self, email, cart_id, since):
+    def reminders_about_other_carts_since(self, email, cart_id, since):
         email = email.strip().casefold()
-        return any(e == email and c != cart_id and at >= since for e, c, at in self.reminded)
+        return sum(e == email and c != cart_id and at >= since for e, c, at in self.reminded)
 
 
 def ctx(**overrides):
@@ -141,14 +141,34 @@ def test_gate_unsubscribed_from_one_cart_only():
 
 def test_gate_recently_reminded_about_another_cart():
     history = FakeHistory(reminded=[("ada@example.com", 7, NOW - timedelta(hours=71))])
-    assert gates.recently_reminded(ctx(history=history)) == Skip("recently_reminded")
+    assert gates.frequency_cap(ctx(history=history)) == Skip("recently_reminded")
     history = FakeHistory(reminded=[("ada@example.com", 7, NOW - timedelta(hours=73))])
-    assert gates.recently_reminded(ctx(history=history)) == Pass()
+    assert gates.frequency_cap(ctx(history=history)) == Pass()
 
 
 def test_gate_own_first_reminder_does_not_block_the_second():
     history = FakeHistory(reminded=[("ada@example.com", 1, NOW - timedelta(hours=24))])
-    assert gates.recently_reminded(ctx(move="second", history=history)) == Pass()
+    assert gates.frequency_cap(ctx(move="second", history=history)) == Pass()
+
+
+def test_gate_frequency_cap_allows_n_reminders_per_period():
+    # Two reminders per 7 days: one other reminder this week passes, two do not.
+    rules = Rules(cap_reminders=2, dnd_window=timedelta(days=7))
+    one = [("ada@example.com", 7, NOW - timedelta(days=6))]
+    two = one + [("ada@example.com", 8, NOW - timedelta(days=1))]
+    assert gates.frequency_cap(ctx(rules=rules, history=FakeHistory(reminded=one))) == Pass()
+    assert gates.frequency_cap(ctx(rules=rules, history=FakeHistory(reminded=two))) == Skip(
+        "recently_reminded")
+    # ...and a week later the older one no longer counts.
+    later = NOW + timedelta(days=1, minutes=1)
+    assert gates.frequency_cap(ctx(now=later, rules=rules,
+                                   history=FakeHistory(reminded=two))) == Pass()
+
+
+def test_gate_frequency_cap_period_zero_turns_it_off():
+    history = FakeHistory(reminded=[("ada@example.com", 7, NOW - timedelta(minutes=5))])
+    assert gates.frequency_cap(ctx(rules=Rules(dnd_window=timedelta(0)),
+                                   history=history)) == Pass()
 
 
 @pytest.mark.parametrize(("policy", "consent", "country", "locale", "expected"), [

@@ -8,6 +8,7 @@ from typing import Any
 from app.db.models import Store
 from app.integrations import Embedding, Integration, Job
 from app.integrations.shopify import cli, sync, views
+from app.integrations.shopify.offers import make_offer
 from app.runtime import Runtime
 from platforms.shopify.adapter import TOPIC_HEADER
 from platforms.shopify.auth import frame_ancestors
@@ -41,4 +42,5 @@ integration = Integration(
     checkout_hosts=CHECKOUT_HOSTS,
     # A shop's /cart brings the cart back on the shopper's own device.
     cart_page="/cart",
+    make_offer=make_offer,
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from app.integrations import Integration, Job
 from app.integrations.woocommerce import cli, views
 from app.integrations.woocommerce import sync as sync_module
+from app.integrations.woocommerce.offers import make_offer
 from app.integrations.woocommerce.restore import restore_link
 from app.runtime import Runtime
 from platforms.woocommerce.adapter import TOPIC
@@ -27,4 +28,5 @@ integration = Integration(
     stores_add=cli.STORES_ADD,
     topic_header=TOPIC,
     return_link=restore_link,
+    make_offer=make_offer,
 )

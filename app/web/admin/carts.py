@@ -62,6 +62,9 @@ EVENT_TITLES = {
 }
 
 
+SEND_WORDS = {"held_out": "held back: holdout group, nothing sent"}
+
+
 def _stop_title(why: str) -> str:
     if why in ("", "stopped by the merchant"):  # rows written before stops said why
         why = "by you" if why else ""
@@ -73,17 +76,19 @@ def timeline(session: Session, cart: Cart) -> list[Entry]:
     for activity in session.scalars(select(Activity).where(Activity.cart_id == cart.id)):
         detail: dict[str, Any] = activity.detail or {}
         note = ", ".join(f"{k}: {v}" for k, v in detail.items()
-                         if k in ("status", "reason", "scope"))
+                         if k in ("status", "reason", "scope", "offer_code"))
         title = EVENT_TITLES.get(activity.kind, activity.kind)
         if activity.kind == "stopped":
             # The stop's own words say who stopped it ("by you", "because ...").
             title, note = _stop_title(str(detail.get("reason") or "")), ""
         entries.append(Entry(activity.occurred_at, activity.kind, title, note))
     for send in session.scalars(select(Send).where(Send.cart_id == cart.id)):
-        title = f"{send.move.capitalize()} reminder {send.result}"
-        bits = [send.reason or ""]
+        title = f"{send.move.capitalize()} reminder {SEND_WORDS.get(send.result, send.result)}"
+        bits = [send.reason or ""] if send.result != "held_out" else []
         if send.result == "sent":
             bits.append("polished opening line" if send.polished else "plain opening line")
+            if send.offer_code:
+                bits.append(f"offer code {send.offer_code}")
         entries.append(Entry(send.created_at, f"send-{send.result}", title,
                              ", ".join(b for b in bits if b)))
     # At the same instant a reminder comes before what it caused (a click, an

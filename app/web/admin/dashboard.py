@@ -3,7 +3,7 @@
 Definitions (also shown on the page):
 - abandoned: carts started in the period that were not simply bought (a cart
   bought with no reminder was never abandoned);
-- reminders sent / skipped by reason / deferred: Send rows in the period;
+- reminders sent / skipped by reason / deferred / held out: Send rows in the period;
 - clicks: return-link clicks in the period;
 - recovered: carts whose order came within the store's attribution window
   after a reminder (intake decides this when the order arrives), counted on
@@ -48,6 +48,7 @@ class Numbers:
     sent: int = 0
     deferred: int = 0
     failed: int = 0
+    held_out: int = 0  # reminders held back for the holdout group
     skipped: Counter[str] = field(default_factory=Counter)
     clicks: int = 0
     recovered: int = 0
@@ -85,6 +86,8 @@ def numbers(session: Session, store_id: int, period: Period, tz_name: str) -> Nu
             result.deferred += 1
         elif result_name == SendResult.FAILED.value:
             result.failed += 1
+        elif result_name == SendResult.HELD_OUT.value:
+            result.held_out += 1
     result.reminded_carts = len(reminded)
     result.clicks = session.scalar(
         select(func.count()).select_from(Activity).join(Cart, Cart.id == Activity.cart_id)

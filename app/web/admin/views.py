@@ -27,11 +27,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from app import integrations
+from app import integrations, performance
+from app.carts import dry_run
 from app.carts.sender import mail_context
 from app.carts.stops import stop_cart
 from app.core.addresses import looks_like_address, normalize_email
-from app.core.rules import FIELDS, check_timezone, effective, validate
+from app.core.rules import FIELDS, Rules, check_timezone, effective, validate
 from app.db.models import Activity, Cart, Store, Suppression
 from app.errors import BadRequest, SettingsError, TemplateRefused
 from app.integrations import Embedding
@@ -149,13 +150,32 @@ def home() -> ResponseReturnValue:
     period = dashboard.Period.last_days(days, rt.clock(), g.store.timezone)
     with rt.db.new_session() as session:
         numbers = dashboard.numbers(session, g.store_id, period, g.store.timezone)
+        rules = Rules.for_store(g.store.settings, g.store.timezone)
+        holdout = performance.holdout_report(session, g.store_id, period.start, period.end,
+                                             rules.attribution_window)
+        steps = performance.step_report(session, g.store_id, period.start, period.end,
+                                        rules.attribution_window)
         # Issue 13: the mail circuit breaker, shown while the provider refuses our mail.
         mail_pauses = breaker.open_pauses(session, rt.mailer.name, g.store_id)
     chart = bars(numbers.per_day, title=f"Reminders sent and carts recovered, last {days} days")
     return _page("admin/dashboard.html", numbers=numbers, days=days, periods=PERIODS,
                  chart=chart, settings=effective(g.store.settings),
                  last_export=(g.store.platform_state or {}).get("export"),
-                 mail_pauses=mail_pauses)
+                 mail_pauses=mail_pauses, holdout=holdout, steps=steps)
+
+
+# --- dry run ---------------------------------------------------------------------------------
+
+@bp.get("/dry-run")
+def dry_run_page() -> ResponseReturnValue:
+    """What the next 24 hours would send for this store, and why not; writes nothing."""
+    rt = runtime()
+    now = rt.clock()
+    with rt.db.new_session() as session:
+        entries = dry_run.plan(session, now, hours=24, store_id=g.store_id,
+                               mail_backend=rt.mailer.name)
+        session.rollback()
+    return _page("admin/dry_run.html", entries=entries, describe=dry_run.describe, now=now)
 
 
 # --- settings --------------------------------------------------------------------------------

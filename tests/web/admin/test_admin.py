@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from app.carts.wake import wake_due
-from app.db.models import Cart, Store, Suppression, TemplateOverride
-from tests.factories import POSTAL_ADDRESS, T0, cart_body
+from app.db.models import Store, Suppression, TemplateOverride
+from tests.factories import POSTAL_ADDRESS, T0, cart_body, cart_id
 
 
 @pytest.fixture
@@ -27,11 +27,6 @@ def two_stores(make_store, post_custom, store, client):
     client.post(f"/webhooks/custom/{other.id}", data=raw,
                 headers={"X-Cartback-Hmac-Sha256": sign_base64(other.webhook_secret, raw)})
     return store, other
-
-
-def cart_id(runtime, key):
-    with runtime.db.new_session() as session:
-        return session.scalars(select(Cart.id).where(Cart.cart_key == key)).one()
 
 
 def test_admin_needs_a_session(client, store):
@@ -110,6 +105,8 @@ def settings_form(**changes):
     ("timezone", "Mars/Base", "IANA"),
     ("reply_to", "not-an-email", "not an email"),
     ("consent_policy", "everyone", "choose one of"),
+    ("cap_reminders", "1.5", "whole number"),
+    ("cap_reminders", "0", "at least 1"),
 ])
 def test_admin_settings_bad_values_show_field_errors_never_500(admin, store, field, value,
                                                                words, runtime):

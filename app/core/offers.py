@@ -1,0 +1,42 @@
+"""Recovery offers: what a step offers, and the code's shape. Pure.
+
+A step offers nothing (the default), a percentage, a fixed amount or free
+shipping, valid for a number of hours after the reminder, optionally above a
+minimum order. The code itself is made on the platform only once every gate
+has passed (app.carts.offers); this module only says what to make.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+KINDS = ("none", "percent", "fixed", "free_shipping")
+# No 0/O or 1/I/L: shoppers type these from an email.
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class Offer:
+    kind: str  # percent | fixed | free_shipping
+    value: Decimal  # percent (10 = 10 %) or an amount in the cart's currency
+    hours: int
+    minimum: Decimal | None = None
+
+    def ends_at(self, now: datetime) -> datetime:
+        return now + timedelta(hours=self.hours)
+
+
+def make_offer(kind: str, value: float, hours: float, minimum: float) -> Offer | None:
+    if kind not in KINDS or kind == "none":
+        return None
+    if kind != "free_shipping" and value <= 0:
+        return None
+    return Offer(kind, Decimal(str(value)), int(hours),
+                 Decimal(str(minimum)) if minimum and minimum > 0 else None)
+
+
+def code_from(random_bytes: bytes, length: int = 10) -> str:
+    """A code such as CB-7KQ2MXH9RT from random bytes (the caller supplies them)."""
+    return "CB-" + "".join(ALPHABET[b % len(ALPHABET)] for b in random_bytes[:length])
