@@ -51,6 +51,9 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=1, maximum=3650),
     Setting("RUN_SCHEDULER", bool, False, "run the per-cart timers in this process"),
     Setting("RUN_NIGHTLY", bool, True, "run the periodic and nightly jobs with the timers"),
+    Setting("SCHEDULER_SHARDS", int, 16,
+            "shards the timers are split into by store (PostgreSQL; the same in every "
+            "scheduler process)", minimum=1, maximum=4096),
     Setting("AUTO_MIGRATE", bool, None, "apply migrations at start (default: SQLite only)"),
     Setting("TESTING", bool, False, "test mode"),
     Setting("MAX_BODY_BYTES", int, 256 * 1024, "largest webhook body accepted",
