@@ -32,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from app import create_app  # noqa: E402
 from app.stores import create_store  # noqa: E402
@@ -67,7 +68,11 @@ def make_pool(store_id: int, secret: str, size: int, carts: int, rng: random.Ran
 
 def run(args: argparse.Namespace) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix="cartback-bench-"))
-    db_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    db_url = f"sqlite:///{workdir / 'bench.db'}"
+    if args.database_url:  # a server to make a fresh database on, as each run needs
+        from lateness_bench import fresh_database
+
+        db_url = fresh_database(args.database_url, f"cartback_intake_{int(time.time())}")
     env_config = {"INSTANCE_PATH": str(workdir), "DATABASE_URL": db_url,
                   "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING", "AUTO_MIGRATE": True}
     app = create_app(env_config)
@@ -85,9 +90,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     out = serve_and_load(args, "wsgi:app", env, workdir)
     floor_out = None
     if args.floor:
-        env_floor = dict(os.environ, FLOOR_DATABASE_URL=floor_url(args, workdir),
+        env_floor = dict(os.environ, FLOOR_DATABASE_URL=floor_url(db_url, workdir),
                          FLOOR_SECRET=secret)
-        sys.path.insert(0, str(ROOT / "bench"))
         os.environ.update(FLOOR_DATABASE_URL=env_floor["FLOOR_DATABASE_URL"])
         import intake_floor
 
@@ -107,9 +111,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     return result
 
 
-def floor_url(args: argparse.Namespace, workdir: Path) -> str:
-    if args.database_url:
-        return args.database_url  # the floor's own table beside Cartback's
+def floor_url(db_url: str, workdir: Path) -> str:
+    if db_url.startswith("postgresql"):
+        return db_url  # the floor's own table beside Cartback's
     return f"sqlite:///{workdir / 'floor.db'}"
 
 
