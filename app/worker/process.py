@@ -34,8 +34,9 @@ from sqlalchemy.exc import DBAPIError
 from app.db.models import LIVE_STATUSES, Cart
 from app.runtime import Runtime
 from app.worker import leader
+from app.worker.batching import BatchedWakes
 from app.worker.shards import ShardLocks
-from app.worker.start import WakeRunner, start_timers
+from app.worker.start import start_timers
 from scheduler.timers import CartTimers
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,8 @@ def _share(app: Flask, runtime: Runtime, engine: Engine, me: str, shards: ShardL
            heartbeat_s: float) -> None:
     watermark = runtime.clock()
     gained, _ = shards.rebalance()
-    timers = CartTimers(WakeRunner(runtime))
+    wakes = BatchedWakes(runtime)
+    timers = CartTimers(wakes)
     runtime.timers = timers
     app.extensions["cartback_timers"] = timers
     timers.start(_pending(runtime, shards.shards, gained))
@@ -174,6 +176,7 @@ def _share(app: Flask, runtime: Runtime, engine: Engine, me: str, shards: ShardL
             stop.wait(poll_s)
     finally:
         timers.shutdown(wait=True)
+        wakes.stop()
 
 
 def _pending(runtime: Runtime, shards: int, wanted: list[int]) -> list[tuple[int, datetime]]:
