@@ -71,6 +71,10 @@ log = logging.getLogger(__name__)
 BATCH = 200
 # How old the last set-based re-read of a batch may be at a hand-over.
 RECHECK_S = 0.25
+# A claim not handed over within half its lease (a very slow backend's pace) is
+# released rather than sent late: past the lease, a wake would take the
+# unconfirmed claim for a send that may have happened and never send it.
+HANDOVER_LIMIT_S = sender.CLAIM_LEASE.total_seconds() / 2
 
 
 class BatchHistory:
@@ -255,10 +259,14 @@ def _deliver(runtime: Runtime, claims: list[_Claim], now: datetime) -> None:
     verdicts: dict[int, str | None] = {}
     checked_at = float("-inf")
     paused_scopes: set[str] = set()
+    started = time.monotonic()
 
     for index, claim in enumerate(claims):
         if f"store:{claim.store.id}" in paused_scopes or "backend" in paused_scopes:
             claim.paused_behind = True
+            continue
+        if time.monotonic() - started >= HANDOVER_LIMIT_S:
+            claim.overtaken = "claim lease running out"
             continue
 
         def still_current(index: int = index, claim: _Claim = claim) -> str | None:

@@ -152,3 +152,18 @@ def test_wake_due_goes_through_many_batches_and_sends_each_cart_once(post_custom
     assert len(outbox()) == 7
     with runtime.db.new_session() as session:
         assert {c.status for c in session.scalars(select(Cart))} == {"reminded"}
+
+
+def test_claims_a_slow_backend_cannot_reach_within_their_lease_are_released(
+        post_custom, runtime, outbox, monkeypatch):
+    import app.carts.batch as batch
+
+    post_custom(cart_body(cart_id="a"))
+    monkeypatch.setattr(batch, "HANDOVER_LIMIT_S", 0.0)
+    results = wake_due(runtime, DUE)  # released, due again at once, released again ...
+    assert {(r.result, r.reason) for r in results} == {
+        ("skipped", "cancelled: claim lease running out")}
+    assert outbox() == []
+    monkeypatch.undo()
+    [result] = wake_due(runtime, DUE)  # due again at once, and sent this time
+    assert result.result == "sent" and len(outbox()) == 1
