@@ -6,7 +6,8 @@ hours, `cartback wake-due` — goes through here instead, a batch of carts at a
 time, with every promise of the per-cart path kept:
 
 1. **Claim** (one transaction): the batch's cart rows are locked (PostgreSQL:
-   `FOR UPDATE SKIP LOCKED`, so a second process takes other carts), the
+   `FOR UPDATE SKIP LOCKED`, so a second process takes other carts; a row
+   held elsewhere is woken alone after the batch, waiting for it), the
    waiter decides each cart's move, the shoppers of the carts with a reminder
    due are locked in one sorted upsert (the atomic per-shopper cap, see
    `app.carts.history.lock_shopper`), their history is read in two set-based
@@ -158,6 +159,9 @@ class _Claimed:
     outcomes: list[WakeResult] = field(default_factory=list)
     claims: list[_Claim] = field(default_factory=list)
     one_by_one: list[int] = field(default_factory=list)  # carts under an open mail pause
+    # Rows another transaction held (or gone): woken one by one after the batch,
+    # which waits for that lock and then sees the truth, as one wake would.
+    held: list[int] = field(default_factory=list)
 
 
 def wake_batch(runtime: Runtime, cart_ids: Sequence[int], now: datetime,
@@ -165,8 +169,9 @@ def wake_batch(runtime: Runtime, cart_ids: Sequence[int], now: datetime,
     """Wake these carts as a batch; returns one result per cart this process acted on.
 
     `wake_one` (the per-cart wake, reporting its own failures) runs the carts
-    the batch leaves to it. Carts another process holds locked (PostgreSQL)
-    are left out: that process acts on them.
+    the batch leaves to it: those under an open mail pause, and those whose
+    row another transaction held locked (PostgreSQL skips them in the batch;
+    one wake then waits for the lock, so a fired timer is never lost).
     """
     try:
         claimed = _claim(runtime, cart_ids, now)
@@ -179,7 +184,8 @@ def wake_batch(runtime: Runtime, cart_ids: Sequence[int], now: datetime,
     for result in results:
         runtime.timers.set(result.cart_id, result.wake_at)
     results.sort(key=lambda r: r.cart_id)
-    return results + [wake_one(runtime, cart_id, now) for cart_id in claimed.one_by_one]
+    return results + [wake_one(runtime, cart_id, now)
+                      for cart_id in claimed.one_by_one + claimed.held]
 
 
 def _claim(runtime: Runtime, cart_ids: Sequence[int], now: datetime) -> _Claimed:
@@ -188,6 +194,8 @@ def _claim(runtime: Runtime, cart_ids: Sequence[int], now: datetime) -> _Claimed
         carts = session.scalars(
             select(Cart).where(Cart.id.in_(cart_ids)).order_by(Cart.id)
             .with_for_update(skip_locked=True)).all()
+        found = {cart.id for cart in carts}
+        done.held = [cart_id for cart_id in cart_ids if cart_id not in found]
         stores = {s.id: s for s in session.scalars(
             select(Store).where(Store.id.in_({c.store_id for c in carts})))}
         paused = _paused_stores(session, runtime.mailer.name, set(stores))

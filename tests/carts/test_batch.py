@@ -167,3 +167,28 @@ def test_claims_a_slow_backend_cannot_reach_within_their_lease_are_released(
     monkeypatch.undo()
     [result] = wake_due(runtime, DUE)  # due again at once, and sent this time
     assert result.result == "sent" and len(outbox()) == 1
+
+
+def test_a_cart_whose_row_is_held_elsewhere_is_woken_alone_after_the_batch(
+        post_custom, runtime, database_url, outbox):
+    if not database_url.startswith("postgresql"):
+        return  # SQLite locks the whole database: there is no row to skip
+    post_custom(cart_body(cart_id="a"))
+    post_custom(cart_body(cart_id="b", email="grace@example.com"))
+    first, second = cart_ids(runtime)
+    holder = runtime.db.engine.connect()
+    holder.execute(select(Cart.id).where(Cart.id == first).with_for_update())
+    alone = []
+
+    def wake_one(rt, cart_id, now):
+        alone.append(cart_id)
+        holder.commit()  # the other transaction ends; the wake gets the row
+        return _wake_or_report(rt, cart_id, now)
+
+    try:
+        results = wake_batch(runtime, [first, second], DUE, wake_one)
+    finally:
+        holder.close()
+    assert alone == [first]
+    assert [(r.cart_id, r.result) for r in results] == [(second, "sent"), (first, "sent")]
+    assert len(outbox()) == 2
