@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app, integrations
-from app.carts.wake import wake_due
+from app.carts.wake import iter_wake_due
 from app.clock import parse_now
 from app.db.session import upgrade
 from app.errors import ConfigError, StoreInputError
@@ -166,7 +166,7 @@ def wake_due_command(now_text: str | None) -> None:
     """Run every wake due at NOW; print one JSON line per cart handled."""
     runtime = current_app.extensions["cartback"]
     now = parse_now(now_text)
-    for result in wake_due(runtime, now):
+    for result in iter_wake_due(runtime, now):
         click.echo(json.dumps({"cart_id": result.cart_id, "move": result.move,
                                "result": result.result, "reason": result.reason,
                                "wake_at": result.wake_at.isoformat() if result.wake_at else None}))

@@ -53,6 +53,9 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=1, maximum=3650),
     Setting("RUN_SCHEDULER", bool, False, "run the per-cart timers in this process"),
     Setting("RUN_NIGHTLY", bool, True, "run the periodic and nightly jobs with the timers"),
+    Setting("SCHEDULER_SHARDS", int, 16,
+            "shards the timers are split into by store (PostgreSQL; the same in every "
+            "scheduler process)", minimum=1, maximum=4096),
     Setting("AUTO_MIGRATE", bool, None, "apply migrations at start (default: SQLite only)"),
     Setting("TESTING", bool, False, "test mode"),
     Setting("TRUSTED_PROXIES", int, 0,

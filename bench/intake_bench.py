@@ -32,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from app import create_app  # noqa: E402
 from app.stores import create_store  # noqa: E402
@@ -67,7 +68,11 @@ def make_pool(store_id: int, secret: str, size: int, carts: int, rng: random.Ran
 
 def run(args: argparse.Namespace) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix="cartback-bench-"))
-    db_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    db_url = f"sqlite:///{workdir / 'bench.db'}"
+    if args.database_url:  # a server to make a fresh database on, as each run needs
+        from lateness_bench import fresh_database
+
+        db_url = fresh_database(args.database_url, f"cartback_intake_{int(time.time())}")
     env_config = {"INSTANCE_PATH": str(workdir), "DATABASE_URL": db_url,
                   "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING", "AUTO_MIGRATE": True}
     app = create_app(env_config)
@@ -77,20 +82,52 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         store_id, secret = store.id, store.webhook_secret
     app.extensions["db"].engine.dispose()
 
-    pool = workdir / "pool.tsv"
-    pool.write_text("\n".join(make_pool(store_id, secret, args.pool, args.carts,
-                                        random.Random(1))) + "\n")
-    port = free_port()
+    (workdir / "pool.tsv").write_text("\n".join(
+        make_pool(store_id, secret, args.pool, args.carts, random.Random(1))) + "\n")
     env = dict(os.environ, CARTBACK_DATABASE_URL=db_url, CARTBACK_SECRET_KEY="bench",
                CARTBACK_LOG_LEVEL="WARNING", CARTBACK_RUN_SCHEDULER="false",
                CARTBACK_AUTO_MIGRATE="false", CARTBACK_OUTBOX_DIR=str(workdir / "outbox"))
+    out = serve_and_load(args, "wsgi:app", env, workdir)
+    floor_out = None
+    if args.floor:
+        env_floor = dict(os.environ, FLOOR_DATABASE_URL=floor_url(db_url, workdir),
+                         FLOOR_SECRET=secret)
+        os.environ.update(FLOOR_DATABASE_URL=env_floor["FLOOR_DATABASE_URL"])
+        import intake_floor
+
+        intake_floor.create_table()
+        intake_floor.engine.dispose()
+        floor_out = serve_and_load(args, "intake_floor:app", env_floor, workdir,
+                                   cwd=ROOT / "bench")
+    shutil.rmtree(workdir, ignore_errors=True)
+    result = parse(args, out)
+    if floor_out is not None:
+        floor = parse(args, floor_out)
+        result["floor_events_per_s"] = floor["events_per_s"]
+        result["floor_p99_ms"] = floor["p99_ms"]
+        result["floor_non_2xx"] = floor["non_2xx"]
+        result["ratio"] = round(int(str(result["events_per_s"]))
+                                / int(str(floor["events_per_s"])), 2)
+    return result
+
+
+def floor_url(db_url: str, workdir: Path) -> str:
+    if db_url.startswith("postgresql"):
+        return db_url  # the floor's own table beside Cartback's
+    return f"sqlite:///{workdir / 'floor.db'}"
+
+
+def serve_and_load(args: argparse.Namespace, wsgi: str, env: dict[str, str], workdir: Path,
+                   cwd: Path = ROOT) -> str:
+    pool = workdir / "pool.tsv"
+    port = free_port()
     gunicorn = subprocess.Popen(
         # -c /dev/null: measure the bare server, not the repo's gunicorn.conf.py
         # (its access log would cost a write per request).
-        [str(Path(sys.executable).parent / "gunicorn"), "wsgi:app", "-c", "/dev/null",
+        [str(Path(sys.executable).parent / "gunicorn"), wsgi, "-c", "/dev/null",
          "-w", str(args.workers),
          "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env)
+        cwd=cwd, env=env)
     try:
         for _ in range(100):
             try:
@@ -99,7 +136,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 break
             except OSError:
                 time.sleep(0.1)
-        out = subprocess.run(
+        return subprocess.run(
             ["wrk", "-t", str(args.threads), "-c", str(args.connections),
              "-d", f"{args.seconds}s", "-s", str(ROOT / "bench" / "wrk_custom.lua"),
              f"http://127.0.0.1:{port}", "--", str(pool),
@@ -108,7 +145,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
-        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def parse(args: argparse.Namespace, out: str) -> dict[str, object]:
     match = re.search(r"RESULT (.*)", out)
     assert match, out
     fields = {k: int(v) for k, v in (p.split("=") for p in match.group(1).split())}
@@ -132,6 +171,8 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=50_000)
     parser.add_argument("--carts", type=int, default=10_000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--floor", action="store_true",
+                        help="also serve bench/intake_floor.py the same way and print the ratio")
     parser.add_argument("--burst", type=int, default=0,
                         help="send exactly this many events as fast as possible, then stop "
                              "(give --seconds generously)")

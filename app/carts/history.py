@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import exists, func, or_, select
@@ -24,14 +25,25 @@ def lock_shopper(session: Session, store: Store, email: str | None, now: datetim
     row-locks it (a second claimer waits, then reads what the first wrote),
     SQLite's write lock does the same for the whole database.
     """
-    address = normalize_email(email)
-    if not address:
+    lock_shoppers(session, [(store, email)], now)
+
+
+def lock_shoppers(session: Session, shoppers: Sequence[tuple[Store, str | None]],
+                  now: datetime) -> None:
+    """`lock_shopper` for a batch of carts in one statement.
+
+    Locked in one order (store, digest) by every batch, so two processes
+    claiming overlapping batches wait on each other instead of deadlocking.
+    """
+    rows = sorted({(store.id, tombstones.digest(store, "shopper", address))
+                   for store, email in shoppers if (address := normalize_email(email))})
+    if not rows:
         return
-    shopper = tombstones.digest(store, "shopper", address)
-    stmt = dialect_insert(session)(ShopperLock).values(store_id=store.id, shopper=shopper,
-                                                claimed_at=now)
-    session.execute(stmt.on_conflict_do_update(index_elements=["store_id", "shopper"],
-                                               set_={"claimed_at": stmt.excluded.claimed_at}))
+    stmt = dialect_insert(session)(ShopperLock)
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["store_id", "shopper"],
+                                   set_={"claimed_at": stmt.excluded.claimed_at}),
+        [{"store_id": sid, "shopper": digest, "claimed_at": now} for sid, digest in rows])
 
 
 class StoreHistory:

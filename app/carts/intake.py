@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.carts.lookup import find_by_keys
@@ -29,7 +30,7 @@ from app.db.models import (
     Send,
     Store,
 )
-from app.db.session import dialect_insert
+from app.db.session import dialect_insert, insert_for_dialect
 from app.mail.headers import printable
 from app.privacy import tombstones
 from platforms.base import CartEvent, EventKind
@@ -58,17 +59,29 @@ class Applied:
     status: str | None = None
 
 
+@lru_cache(maxsize=4)
+def _claim_statement(dialect: str) -> Any:
+    """Built once per dialect, on the table: the hot path pays for neither
+    statement construction nor the ORM's bulk-insert bookkeeping."""
+    insert_ = insert_for_dialect(dialect)
+    table = Delivery.__table__
+    return (insert_(table)
+            .values(store_id=bindparam("store_id"), delivery_id=bindparam("delivery_id"),
+                    received_at=bindparam("received_at"))
+            .on_conflict_do_nothing(index_elements=["store_id", "delivery_id"])
+            .returning(table.c.id))
+
+
 def claim_delivery(session: Session, store_id: int, delivery_id: str) -> bool:
     """Record a delivery id; False when it was seen before (across processes too)."""
-    stmt = (
-        dialect_insert(session)(Delivery)
-        .values(store_id=store_id, delivery_id=delivery_id[:255])
-        .on_conflict_do_nothing(index_elements=["store_id", "delivery_id"])
-        .returning(Delivery.id)
-    )
+    connection = session.connection()
     # RETURNING yields a row only when the insert happened (rowcount is not
     # reliable across drivers for ON CONFLICT DO NOTHING).
-    return session.execute(stmt).first() is not None
+    return connection.execute(
+        _claim_statement(connection.dialect.name),
+        {"store_id": store_id, "delivery_id": delivery_id[:255],
+         "received_at": datetime.now(UTC)},
+    ).first() is not None
 
 
 def _find_cart(session: Session, event: CartEvent) -> Cart | None:
@@ -204,16 +217,19 @@ def _reset_clock(cart: Cart, event: CartEvent) -> None:
         cart.ended_reason = None
 
 
+# A plain INSERT on the table: the timeline row is never read back in this
+# transaction, so it needs none of the ORM's unit-of-work bookkeeping.
+_TIMELINE = insert(Activity.__table__)
+
+
 def _record(session: Session, cart: Cart, kind: str, event: CartEvent, **detail: Any) -> None:
     payload: dict[str, Any] = {"source_kind": event.kind.value}
     if event.delivery_id:
         payload["delivery_id"] = event.delivery_id
     payload.update(detail)
-    # A plain INSERT: the timeline row is never read back in this transaction,
-    # so it needs none of the ORM's unit-of-work bookkeeping.
-    session.execute(insert(Activity).values(cart_id=cart.id, kind=kind,
-                                            occurred_at=event.occurred_at,
-                                            recorded_at=datetime.now(UTC), detail=payload))
+    session.connection().execute(_TIMELINE, {
+        "cart_id": cart.id, "kind": kind, "occurred_at": event.occurred_at,
+        "recorded_at": datetime.now(UTC), "detail": payload})
 
 
 def next_wake(cart: Cart, now: datetime, rules: Rules) -> datetime | None:

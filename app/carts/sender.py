@@ -100,13 +100,18 @@ def _advance(cart: Cart, move: str, now: datetime) -> None:
 
 
 def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: datetime,
-                   rules: Rules, *, mail_paused_until: datetime | None = None) -> Attempt:
-    # Gate 3 and the claim are one atomic step per shopper (across their carts).
-    lock_shopper(session, store, cart.email, now)
+                   rules: Rules, *, mail_paused_until: datetime | None = None,
+                   history: gates.History | None = None) -> Attempt:
+    """Gates, then the claim. With `history` (app.carts.batch), the caller has
+    already locked this cart's shopper and read their history under that lock."""
+    if history is None:
+        # Gate 3 and the claim are one atomic step per shopper (across their carts).
+        lock_shopper(session, store, cart.email, now)
+        history = StoreHistory(session, store.id)
     ctx = gates.GateContext(
         cart_id=cart.id, move=move, email=cart.email, timezone=cart.timezone,
         locale=cart.locale, country=cart.country, marketing_consent=cart.marketing_consent,
-        now=now, rules=rules, history=StoreHistory(session, store.id),
+        now=now, rules=rules, history=history,
         mail_paused_until=mail_paused_until, holdout_bucket=holdout_bucket(store, cart),
     )
     verdict = gates.run(ctx)

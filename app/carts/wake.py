@@ -184,20 +184,43 @@ def _wake_or_report(runtime: Runtime, cart_id: int, now: datetime) -> WakeResult
         return WakeResult(cart_id, None, "error", type(err).__name__)
 
 
+def _chunks(ids: Iterator[int], size: int) -> Iterator[list[int]]:
+    chunk: list[int] = []
+    for cart_id in ids:
+        chunk.append(cart_id)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def wake_due(runtime: Runtime, now: datetime) -> list[WakeResult]:
-    """Run every wake due at `now`, as if it were that moment.
+    """Run every wake due at `now`, as if it were that moment (see `iter_wake_due`)."""
+    return list(iter_wake_due(runtime, now))
+
+
+def iter_wake_due(runtime: Runtime, now: datetime) -> Iterator[WakeResult]:
+    """Run every wake due at `now`, yielding each result as its batch is done.
 
     A wake that reschedules to a time still at or before `now` (a deferral
     that ends before `now`, say) runs again, so moving through time with this
-    command behaves like timers firing one after another.
+    command behaves like timers firing one after another. Carts go in
+    batches (app.carts.batch), a few transactions per batch, not per cart,
+    and nothing is kept per cart but the ids that failed: a backlog of any
+    size runs in flat memory.
     """
-    results: list[WakeResult] = []
+    from app.carts.batch import BATCH, wake_batch
+
     failed: set[int] = set()
     for _ in range(4):  # first, second, give-up: a bounded number of rounds
-        round_results = [_wake_or_report(runtime, cart_id, now)
-                         for cart_id in due_cart_ids(runtime, now) if cart_id not in failed]
-        failed.update(r.cart_id for r in round_results if r.result == "error")
-        results.extend(round_results)
-        if not any(r.wake_at is not None and r.wake_at <= now for r in round_results):
+        again = False
+        for ids in _chunks((i for i in due_cart_ids(runtime, now, BATCH) if i not in failed),
+                           BATCH):
+            for result in wake_batch(runtime, ids, now, _wake_or_report):
+                if result.result == "error":
+                    failed.add(result.cart_id)
+                again = again or (result.wake_at is not None and result.wake_at <= now)
+                yield result
+        if not again:
             break
-    return results

@@ -17,7 +17,7 @@ import unicodedata
 from collections import Counter
 from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser
 from typing import Any
 
 from app.errors import UnsafeMessage
@@ -79,6 +79,11 @@ BASE_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe
                 "List-Unsubscribe-Post", "MIME-Version", "Content-Type")
 
 
+def _decoded(name: str, value: str) -> Any:
+    """The header as `policy.default` reads it (encoded words decoded, addresses parsed)."""
+    return policy.default.header_factory(name, value)
+
+
 def verify(message: EmailMessage, *, recipient: str, reply_to: bool) -> bytes:
     """The message's bytes, after proving they carry exactly our headers and one recipient."""
     raw = message.as_bytes(policy=SERIALIZE_POLICY)
@@ -92,19 +97,25 @@ def verify(message: EmailMessage, *, recipient: str, reply_to: bool) -> bytes:
             raise UnsafeMessage("an encoded word longer than 75 characters")
     if any(len(line) > 998 for line in head.split(b"\r\n")):
         raise UnsafeMessage("a header line longer than 998 characters")
-    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    # The checks are about the top-level headers only: parse just those, as
+    # the raw strings (compat32); only a value with encoded-word syntax needs
+    # the full decode to be checked for control characters; a value without
+    # it decodes to its own (ASCII, unfolded) text.
+    parsed = BytesHeaderParser(policy=policy.compat32).parsebytes(head + b"\r\n\r\n")
     expected = Counter(h.lower() for h in BASE_HEADERS + (("Reply-To",) if reply_to else ()))
     found = Counter(key.lower() for key in parsed.keys())
     if found != expected:
         extra = sorted((found - expected).elements()) + sorted((expected - found).elements())
         raise UnsafeMessage(f"unexpected header set ({', '.join(extra)})")
-    for key in parsed.keys():
-        decoded = str(parsed[key])
+    for key, value in parsed.items():
+        unfolded = "".join(str(value).splitlines())
+        decoded = str(_decoded(key, unfolded)) if "=?" in unfolded else unfolded
         if any(unicodedata.category(ch) == "Cc" for ch in decoded):
             raise UnsafeMessage(f"{key} decodes to a control character")
-    to = parsed["To"].addresses
+    to = _decoded("To", "".join(str(parsed["To"]).splitlines())).addresses
     if len(to) != 1 or to[0].addr_spec.lower() != recipient.lower():
         raise UnsafeMessage("the To header does not name exactly the one recipient")
-    if len(parsed["From"].addresses) != 1:
+    sender = _decoded("From", "".join(str(parsed["From"]).splitlines()))
+    if len(sender.addresses) != 1:
         raise UnsafeMessage("the From header does not name exactly one sender")
     return raw

@@ -19,7 +19,11 @@ from app.mail.headers import (
     verify,
 )
 
-__all__ = ["SERIALIZE_POLICY", "Envelope", "UnsafeMessage", "build"]
+__all__ = ["SERIALIZE_POLICY", "Envelope", "UnsafeMessage", "build", "wire_bytes"]
+
+# The bytes `verify` checked, kept on the message so a backend sends exactly
+# those and does not serialise the message a second time.
+_CHECKED = "_cartback_checked_bytes"
 
 
 @dataclass(frozen=True)
@@ -61,5 +65,21 @@ def build(composed: Composed, envelope: Envelope, now: datetime) -> EmailMessage
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(composed.text)
     msg.add_alternative(composed.html, subtype="html")
-    verify(msg, recipient=envelope.to_email.strip(), reply_to=bool(envelope.reply_to))
+    raw = verify(msg, recipient=envelope.to_email.strip(), reply_to=bool(envelope.reply_to))
+    setattr(msg, _CHECKED, (_fingerprint(msg), raw))
     return msg
+
+
+def _fingerprint(msg: EmailMessage) -> tuple[object, ...]:
+    # Cheap (the header objects already exist): notices a header set or
+    # changed after build. Nothing in Cartback changes a built message.
+    return tuple(msg.items())
+
+
+def wire_bytes(msg: EmailMessage) -> bytes:
+    """The message as sent: the bytes `build` checked, or (a message changed since,
+    or built elsewhere) serialised now with the same policy."""
+    checked = getattr(msg, _CHECKED, None)
+    if checked is not None and checked[0] == _fingerprint(msg):
+        return bytes(checked[1])
+    return msg.as_bytes(policy=SERIALIZE_POLICY)

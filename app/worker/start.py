@@ -6,7 +6,7 @@ import atexit
 import logging
 import random
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import select
@@ -43,19 +43,24 @@ class WakeRunner:
         try:
             result = wake(self.runtime, cart_id, now)
         except Exception:  # noqa: BLE001 - any failure is retried, never dropped
-            with self._lock:
-                attempt = self._failures[cart_id] = self._failures.get(cart_id, 0) + 1
-            delay = min(RETRY_FIRST * 2 ** (attempt - 1), RETRY_MAX)
-            delay *= 1 + random.uniform(0, 0.5)  # noqa: S311 - jitter, not a secret
-            WAKE_FAILURES.inc()
-            log.exception("wake failed, will retry", extra={
-                "cart_id": cart_id, "attempt": attempt, "retry_in_s": delay.total_seconds()})
-            self.runtime.timers.set(cart_id, now + delay)
+            self.retry_later(cart_id, now)
             return
         with self._lock:
             self._failures.pop(cart_id, None)
         if result.late_s is not None:
             LATENESS.observe(max(result.late_s, 0.0))
+
+
+    def retry_later(self, cart_id: int, now: datetime) -> None:
+        """Re-arm a cart whose wake just raised (call from its except block)."""
+        with self._lock:
+            attempt = self._failures[cart_id] = self._failures.get(cart_id, 0) + 1
+        delay = min(RETRY_FIRST * 2 ** (attempt - 1), RETRY_MAX)
+        delay *= 1 + random.uniform(0, 0.5)  # noqa: S311 - jitter, not a secret
+        WAKE_FAILURES.inc()
+        log.exception("wake failed, will retry", extra={
+            "cart_id": cart_id, "attempt": attempt, "retry_in_s": delay.total_seconds()})
+        self.runtime.timers.set(cart_id, now + delay)
 
 
 def start_timers(app: Flask, runtime: Runtime) -> CartTimers:

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from app.mail.message import SERIALIZE_POLICY
+from app.mail.message import wire_bytes
 
 
 class OutboxMailer:
@@ -29,7 +29,7 @@ class OutboxMailer:
         stem = re.sub(r"[^A-Za-z0-9._-]", "", message_id.strip("<>").split("@")[0])
         path = self.directory / f"{sent}-{stem}.eml"
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(message.as_bytes(policy=SERIALIZE_POLICY))
+        tmp.write_bytes(wire_bytes(message))
         # Rename so a reader never sees half a file.
         tmp.replace(path)
         return message_id

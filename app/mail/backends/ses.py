@@ -42,7 +42,7 @@ from botocore.exceptions import (
 )
 
 from app.errors import ConfigError, DeliveryError, MailPaused
-from app.mail.message import SERIALIZE_POLICY
+from app.mail.message import wire_bytes
 from app.mail.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class SesMailer:
         request: dict[str, Any] = {
             "FromEmailAddress": sender,
             "Destination": {"ToAddresses": [recipient]},
-            "Content": {"Raw": {"Data": message.as_bytes(policy=SERIALIZE_POLICY)}},
+            "Content": {"Raw": {"Data": wire_bytes(message)}},
         }
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set

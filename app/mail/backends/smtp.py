@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from app.errors import DeliveryError, MailPaused
-from app.mail.message import SERIALIZE_POLICY
+from app.mail.message import wire_bytes
 
 QUOTA_PHRASES = ("daily message quota exceeded", "daily user sending quota exceeded",
                  "sending quota exceeded")
@@ -91,7 +91,7 @@ class SmtpMailer:
                                 transient=True) from err
 
     def send(self, message: EmailMessage, *, sender: str, recipient: str) -> str:
-        raw = message.as_bytes(policy=SERIALIZE_POLICY)
+        raw = wire_bytes(message)
         client = self._open()
         handed_over = False
         try:
