@@ -93,15 +93,8 @@ class Leadership:
         self._drop_connection()
 
     def _drop_connection(self) -> None:
-        # Closed, not just forgotten: a dropped psycopg connection left open
-        # would only be noticed by the garbage collector.
-        if self._conn is not None:
-            try:
-                self._conn.invalidate()
-                self._conn.close()
-            except Exception:  # noqa: BLE001, S110 - the connection is already dead
-                pass
-            self._conn = None
+        close_dead(self._conn)
+        self._conn = None
 
     def release(self) -> None:
         if self._file is not None:
@@ -114,6 +107,18 @@ class Leadership:
             finally:
                 self._conn.close()
                 self._conn = None
+
+
+def close_dead(conn: Connection | None) -> None:
+    """Close a connection the database dropped. Closed, not just forgotten: a
+    psycopg connection left open would only be noticed by the garbage collector."""
+    if conn is None:
+        return
+    try:
+        conn.invalidate()
+        conn.close()
+    except Exception:  # noqa: BLE001, S110 - the connection is already dead
+        pass
 
 
 def beat(engine: Engine, holder: str, now: datetime) -> None:

@@ -20,6 +20,8 @@ import math
 
 from sqlalchemy import Connection, Engine, text
 
+from app.worker.leader import close_dead
+
 log = logging.getLogger(__name__)
 
 # Advisory lock classes (the two-int form): "cars" for shards, "carm" for members.
@@ -97,13 +99,8 @@ class ShardLocks:
     def abandon(self) -> None:
         """After losing the database: forget the locks (PostgreSQL dropped them)."""
         self.held.clear()
-        if self._conn is not None:
-            try:
-                self._conn.invalidate()
-                self._conn.close()
-            except Exception:  # noqa: BLE001, S110 - the connection is already dead
-                pass
-            self._conn = None
+        close_dead(self._conn)
+        self._conn = None
 
     def release(self) -> None:
         self.held.clear()
