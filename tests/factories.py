@@ -82,3 +82,22 @@ def cart_id(runtime: Any, key: str) -> int:
 
     with runtime.db.new_session() as session:
         return session.scalars(select(Cart.id).where(Cart.cart_key == key)).one()
+
+
+def connect_woo_store(runtime: Any, shop: str, *, from_email: str = "hello@example.com") -> Any:
+    """A WooCommerce store connected by keys (its three webhooks registered on a
+    faked REST API) whose merchant has saved a postal address; the Store row."""
+    import responses
+
+    from app.db.models import Store
+    from app.integrations.woocommerce import connect
+
+    with responses.RequestsMock() as fake:
+        for n, topic in enumerate(("order.created", "order.updated", "order.deleted"), 1):
+            fake.add(responses.POST, f"{shop}/wp-json/wc/v3/webhooks",
+                     json={"id": n, "topic": topic, "status": "active"}, status=201)
+        store_id = connect.connect_by_keys(runtime, shop, "ck_" + "1" * 40, "cs_" + "2" * 40,
+                                           timezone="UTC", from_email=from_email)
+    with_postal_address(runtime, store_id)
+    with runtime.db.new_session() as session:
+        return session.get(Store, store_id)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.carts.wake import wake_due
 from app.db.models import Send
-from tests.factories import T0, cart_body, with_postal_address
+from tests.factories import T0, cart_body, connect_woo_store, with_postal_address
 from tests.shopify_payloads import OVERRIDES, SHOP, checkout_payload, post_webhook
 
 EXPECTED = ["from", "to", "subject", "date", "message-id", "list-unsubscribe",
@@ -89,23 +89,11 @@ def test_hostile_billing_name_through_woocommerce_lane(client, runtime, outbox):
     import json
     from pathlib import Path
 
-    import responses
-
-    from app.integrations.woocommerce import connect
     from platforms.signing import sign_base64
 
     shop = "https://example.com"  # the host of the docs' sample order
-    with responses.RequestsMock() as fake:
-        for n, topic in enumerate(("order.created", "order.updated", "order.deleted"), 1):
-            fake.add(responses.POST, f"{shop}/wp-json/wc/v3/webhooks",
-                     json={"id": n, "topic": topic, "status": "active"}, status=201)
-        store_id = connect.connect_by_keys(runtime, shop, "ck_" + "1" * 40, "cs_" + "2" * 40,
-                                           timezone="UTC", from_email="hello@example.com")
-    with_postal_address(runtime, store_id)
-    with runtime.db.new_session() as session:
-        from app.db.models import Store
-
-        secret = session.get(Store, store_id).webhook_secret
+    store = connect_woo_store(runtime, shop)
+    store_id, secret = store.id, store.webhook_secret
     fixture = Path(__file__).parents[1] / "fixtures" / "woocommerce" / "order-727-docs-v3.json"
     body = json.loads(fixture.read_text())
     body.update({"status": "pending", "created_via": "checkout", "needs_payment": True,

@@ -17,16 +17,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
 from sqlalchemy import select
 
 from app.carts.wake import wake_due
 from app.db.models import Activity, Store
 from app.integrations.shopify.install import save_install
-from app.integrations.woocommerce import connect as woocommerce_store
 from platforms.shopify.api import Grant
 from platforms.signing import sign_base64
-from tests.factories import T0, cart_body, with_postal_address
+from tests.factories import T0, cart_body, connect_woo_store, with_postal_address
 from tests.shopify_payloads import OVERRIDES, SHOP, checkout_payload, post_webhook
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -128,16 +126,7 @@ def test_shopify_link_on_a_host_shopify_does_not_vouch_for_is_said_aloud(client,
 
 @pytest.fixture
 def woo_store(runtime):
-    with responses.RequestsMock() as rsps:
-        for n, topic in enumerate(("order.created", "order.updated", "order.deleted"), 1):
-            rsps.add(responses.POST, f"{WOO}/wp-json/wc/v3/webhooks",
-                     json={"id": n, "topic": topic, "status": "active"}, status=201)
-        store_id = woocommerce_store.connect_by_keys(
-            runtime, WOO, "ck_" + "1" * 40, "cs_" + "2" * 40, timezone="UTC",
-            from_email="hello@example.com")
-    with_postal_address(runtime, store_id)
-    with runtime.db.new_session() as session:
-        return session.get(Store, store_id)
+    return connect_woo_store(runtime, WOO)
 
 
 @pytest.fixture(autouse=True)

@@ -9,14 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import responses
 from sqlalchemy import select
 
 from app.carts.wake import wake_due
 from app.db.models import Cart, Store
-from app.integrations.woocommerce import connect as woocommerce_store
 from platforms.signing import sign_base64
-from tests.factories import T0, with_postal_address
+from tests.factories import T0, connect_woo_store
 
 FIXTURES = Path(__file__).parent.parent.parent / "fixtures" / "woocommerce"
 SHOP = "https://example.com"  # the host of the WooCommerce docs' sample orders
@@ -24,16 +22,7 @@ SHOP = "https://example.com"  # the host of the WooCommerce docs' sample orders
 
 @pytest.fixture
 def woo_store(runtime):
-    with responses.RequestsMock() as rsps:
-        for n, topic in enumerate(("order.created", "order.updated", "order.deleted"), 1):
-            rsps.add(responses.POST, f"{SHOP}/wp-json/wc/v3/webhooks",
-                     json={"id": n, "topic": topic, "status": "active"}, status=201)
-        store_id = woocommerce_store.connect_by_keys(
-            runtime, SHOP, "ck_" + "1" * 40, "cs_" + "2" * 40, timezone="UTC",
-            from_email="hello@example.com")
-    with_postal_address(runtime, store_id)
-    with runtime.db.new_session() as session:
-        return session.get(Store, store_id)
+    return connect_woo_store(runtime, SHOP)
 
 
 @pytest.fixture(autouse=True)
