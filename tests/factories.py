@@ -101,3 +101,16 @@ def connect_woo_store(runtime: Any, shop: str, *, from_email: str = "hello@examp
     with_postal_address(runtime, store_id)
     with runtime.db.new_session() as session:
         return session.get(Store, store_id)
+
+
+def due_cart_row(store_id: int, cart_key: str, email: str, now: datetime) -> dict[str, Any]:
+    """A cart row, written straight to the table, whose first reminder fell due an
+    hour before `now` (for tests of the timer processes, which run on real time)."""
+    from decimal import Decimal
+
+    return dict(store_id=store_id, cart_key=cart_key, status="active", email=email,
+                first_name="Ada", items=[{"title": "Mug", "quantity": 1, "unit_price": "18.00"}],
+                total=Decimal("18.00"), currency="EUR", saved_link=False,
+                last_activity_at=now - timedelta(hours=5), last_event_at=now - timedelta(hours=5),
+                stage=0, reminders_sent=0, attempts=0, wake_at=now - timedelta(hours=1),
+                created_at=now - timedelta(hours=5), updated_at=now)

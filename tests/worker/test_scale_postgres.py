@@ -22,6 +22,7 @@ from app.carts.ingest import ingest
 from app.db.models import Activity, Cart, Send, Store
 from app.worker import leader
 from platforms.base import CartEvent, EventKind, Item
+from tests.factories import due_cart_row
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,13 +43,7 @@ def no_quiet_hours(runtime, store):
 def due_carts(runtime, store, count, *, prefix="due"):
     """`count` abandoned carts whose first reminder fell due an hour ago (real time)."""
     now = datetime.now(UTC)
-    rows = [dict(store_id=store.id, cart_key=f"{prefix}-{n}", status="active",
-                 email=f"shopper{n}.{prefix}@example.com", first_name="Ada",
-                 items=[{"title": "Mug", "quantity": 1, "unit_price": "18.00"}],
-                 total=Decimal("18.00"), currency="EUR", saved_link=False,
-                 last_activity_at=now - timedelta(hours=5), last_event_at=now - timedelta(hours=5),
-                 stage=0, reminders_sent=0, attempts=0, wake_at=now - timedelta(hours=1),
-                 created_at=now - timedelta(hours=5), updated_at=now)
+    rows = [due_cart_row(store.id, f"{prefix}-{n}", f"shopper{n}.{prefix}@example.com", now)
             for n in range(count)]
     with runtime.db.transaction() as session:
         session.execute(insert(Cart), rows)

@@ -9,14 +9,14 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import insert, text
 
 from app.db.models import Cart, Store
 from app.worker.shards import SHARD_CLASS, ShardLocks, shard_of
+from tests.factories import due_cart_row
 from tests.worker.test_scale_postgres import ROOT, env_for, sent_per_cart_and_move, wait_for
 
 SHARDS = 6
@@ -42,13 +42,7 @@ def twelve_stores(runtime, make_store):
 
 def due_carts(runtime, stores, per_store, prefix):
     now = datetime.now(UTC)
-    rows = [dict(store_id=store.id, cart_key=f"{prefix}-{n}", status="active",
-                 email=f"{prefix}{n}.{store.id}@example.com", first_name="Ada",
-                 items=[{"title": "Mug", "quantity": 1, "unit_price": "18.00"}],
-                 total=Decimal("18.00"), currency="EUR", saved_link=False,
-                 last_activity_at=now - timedelta(hours=5), last_event_at=now - timedelta(hours=5),
-                 stage=0, reminders_sent=0, attempts=0, wake_at=now - timedelta(hours=1),
-                 created_at=now - timedelta(hours=5), updated_at=now)
+    rows = [due_cart_row(store.id, f"{prefix}-{n}", f"{prefix}{n}.{store.id}@example.com", now)
             for store in stores for n in range(per_store)]
     with runtime.db.transaction() as session:
         session.execute(insert(Cart), rows)
