@@ -163,13 +163,21 @@ def stores_list() -> None:
 @cli.command("wake-due")
 @click.option("--now", "now_text", default=None, help="ISO 8601 moment to act as (default: now).")
 def wake_due_command(now_text: str | None) -> None:
-    """Run every wake due at NOW; print one JSON line per cart handled."""
+    """Run every wake due at NOW; print one JSON line per cart handled.
+
+    Exits 1 when any wake failed (after running the rest), so cron or a
+    deploy script notices; the failed carts keep their timers and run again.
+    """
     runtime = current_app.extensions["cartback"]
     now = parse_now(now_text)
+    failed = 0
     for result in iter_wake_due(runtime, now):
+        failed += result.result == "error"
         click.echo(json.dumps({"cart_id": result.cart_id, "move": result.move,
                                "result": result.result, "reason": result.reason,
                                "wake_at": result.wake_at.isoformat() if result.wake_at else None}))
+    if failed:
+        raise click.ClickException(f"{failed} wake(s) failed; they stay due and run again")
 
 
 @cli.command("dry-run")

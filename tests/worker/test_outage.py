@@ -141,6 +141,17 @@ def test_one_carts_failure_never_stops_a_wake_due_run(post_custom, runtime, outb
     assert WAKE_FAILURES._value.get() == before + 1
 
 
+def test_wake_due_command_exits_non_zero_when_a_wake_failed(post_custom, runtime, runner,
+                                                            outbox):
+    for n, email in enumerate(["ada@example.com", "bob@example.com"]):
+        post_custom(cart_body(cart_id=f"c-{n}", email=email))
+    runtime.mailer = CrashingMailer(runtime.mailer, "ada@example.com")
+    result = runner.invoke(args=["wake-due", "--now", DUE.isoformat()])
+    assert result.exit_code == 1
+    assert "1 wake(s) failed" in result.output
+    assert len(outbox()) == 1  # the other cart was still reminded
+
+
 def wait_for(predicate, seconds=30):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
