@@ -191,8 +191,10 @@ def settings() -> ResponseReturnValue:
     store_values = {"timezone": g.store.timezone, "from_email": g.store.from_email or ""}
     saved = False
     if request.method == "POST":
-        submitted = {f.key: request.form.get(f.key, "") for f in FIELDS if f.kind != "bool"}
-        submitted.update({f.key: request.form.get(f.key) == "on" for f in FIELDS
+        # Only this page's fields: the Emails page's brand and copy are not on this form.
+        fields = [f for f in FIELDS if f.page == "settings"]
+        submitted = {f.key: request.form.get(f.key, "") for f in fields if f.kind != "bool"}
+        submitted.update({f.key: request.form.get(f.key) == "on" for f in fields
                           if f.kind == "bool"})
         store_values = {k: request.form.get(k, "").strip() for k in STORE_FIELDS}
         try:
