@@ -28,7 +28,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from app import integrations, performance
-from app.carts import dry_run
+from app.carts import dry_run, preview
 from app.carts.sender import mail_context
 from app.carts.stops import stop_cart
 from app.core.addresses import looks_like_address, normalize_email
@@ -254,16 +254,18 @@ def templates(name: str) -> ResponseReturnValue:
         if saved:
             parts = template_editor.current_parts(session, g.store_id, name)
     composed = None
+    with rt.db.new_session() as session:
+        fallback = _last_template_fallback(session, g.store_id)
+        ctx = preview.preview_context(session, g.store, rt.config["PUBLIC_URL"])
+        source = preview.describe(session, g.store_id)
     try:
-        composed = template_editor.preview(name, parts)
+        composed = template_editor.preview(name, parts, ctx)
     except TemplateRefused as err:
         # The no-JavaScript Preview button shows what is wrong and never saves.
         problems = err.problems if action == "preview" else problems
-    with rt.db.new_session() as session:
-        fallback = _last_template_fallback(session, g.store_id)
     return _page("admin/templates.html", name=name, names=TEMPLATE_NAMES, parts=parts,
                  labels=template_editor.PART_LABELS, problems=problems, saved=saved,
-                 previewing=action == "preview", composed=composed,
+                 previewing=action == "preview", composed=composed, source=source,
                  fallback=fallback), 400 if problems else 200
 
 
@@ -280,16 +282,16 @@ def template_preview(name: str) -> ResponseReturnValue:
     if name not in TEMPLATE_NAMES:
         abort(404)
     rt = runtime()
-    ctx = template_editor.SAMPLE
     cart_id = row_id(request.form.get("cart_id"))
     if request.form.get("cart_id") and cart_id is None:
         abort(404)
-    if cart_id:
-        with rt.db.new_session() as session:
+    with rt.db.new_session() as session:
+        ctx = preview.preview_context(session, g.store, rt.config["PUBLIC_URL"])
+        if cart_id:
             cart = cart_list.get_cart(session, g.store_id, cart_id)
             if cart is None:
                 abort(404)
-            ctx = mail_context(cart, cart.store, rt.links)
+            ctx = mail_context(cart, cart.store, preview.preview_links(rt.config["PUBLIC_URL"]))
     try:
         composed = template_editor.preview(name, _parts_from_form(), ctx)
     except TemplateRefused as err:
