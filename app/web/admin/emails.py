@@ -65,6 +65,7 @@ def emails(name: str) -> ResponseReturnValue:
     _check(name)
     rt = runtime()
     errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
     notice = request.args.get("notice")
     values = effective(g.store.settings)
     action = request.form.get("action") if request.method == "POST" else None
@@ -80,17 +81,23 @@ def emails(name: str) -> ResponseReturnValue:
                 brand.save(session, g.store_id, cleaned)
             return redirect(url_for("admin.emails", name=name, notice="Saved. New reminders "
                                     "use it."))
-        values = {**values, **{k: request.form.get(k, "") for k in _keys(name)}}
-    return _emails_page(name, values, errors, notice=notice), 400 if errors else 200
+        values = _typed(name, values)
+    return _emails_page(name, values, errors, cleaned, notice=notice), 400 if errors else 200
 
 
-def _emails_page(name: str, values: dict[str, Any], errors: dict[str, str], *,
-                 notice: str | None = None, test_error: str | None = None) -> str:
+def _typed(name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with what the merchant typed on top, so a refused form keeps their words."""
+    return {**values, **{k: request.form[k] for k in _keys(name) if k in request.form}}
+
+
+def _emails_page(name: str, values: dict[str, Any], errors: dict[str, str],
+                 draft: dict[str, Any], *, notice: str | None = None,
+                 test_error: str | None = None) -> str:
+    """The page; its preview shows the saved settings with `draft` (cleaned) on top."""
     rt = runtime()
     with rt.db.new_session() as session:
         source = preview.describe(session, g.store_id)
         test_to = merchant_test.merchant_address(g.store)
-    draft = {k: v for k, v in values.items() if k in FIELDS_BY_KEY and k not in errors}
     try:
         composed = _render(name, draft)
     except TemplateFailed:
@@ -124,10 +131,9 @@ def emails_test(name: str) -> ResponseReturnValue:
     _check(name)
     rt = runtime()
     cleaned, errors = _draft(name)
-    submitted = {**effective(g.store.settings),
-                 **{k: request.form.get(k, "") for k in _keys(name) if k in request.form}}
+    submitted = _typed(name, effective(g.store.settings))
     if errors:
-        return _emails_page(name, submitted, errors,
+        return _emails_page(name, submitted, errors, cleaned,
                             test_error="Fix the fields below first."), 400
     now = rt.clock()
     try:
@@ -138,12 +144,13 @@ def emails_test(name: str) -> ResponseReturnValue:
                                config=rt.config, overrides=overrides_for(session, g.store_id),
                                draft=cleaned)
     except TestSendRefused as err:
-        return _emails_page(name, submitted, {}, test_error=err.public_message), err.status
+        return _emails_page(name, submitted, {}, cleaned,
+                            test_error=err.public_message), err.status
     except TemplateFailed as err:
-        return _emails_page(name, submitted, {}, test_error=(
+        return _emails_page(name, submitted, {}, cleaned, test_error=(
             f"Your edited template does not render on this cart: {err.reason}")), 400
     except DeliveryError as err:
-        return _emails_page(name, submitted, {}, test_error=(
+        return _emails_page(name, submitted, {}, cleaned, test_error=(
             f"Your mail service did not take the test: {err.reason}")), 502
     with rt.db.transaction() as session:
         merchant_test.record_sent(session, g.store_id, now)
