@@ -26,7 +26,7 @@ class Field:
     key: str
     label: str
     # minutes | hours | days | count | percent | number | time | timezone | text | email
-    # | bool | choice | url | color | copy | language
+    # | bool | choice | url | color (the accent) | hex (any colour) | copy | language
     kind: str
     default: Any
     help: str = ""
@@ -46,8 +46,11 @@ def _copy(step: str, part: str, label: str, default: str, help: str = "") -> Fie
 # take {placeholders} (app.core.brand); the defaults are the copy every store starts with.
 BRAND_FIELDS: tuple[Field, ...] = (
     Field("logo_url", "Logo", "url", "",
-          "An https:// address of your logo image. It sits on a white plate, so a dark or "
-          "transparent logo stays readable in dark mode too.", page="emails"),
+          "An https:// address of your logo image (PNG or JPEG).", page="emails"),
+    Field("logo_background", "Behind the logo", "hex", "#ffffff",
+          "The plate your logo sits on, the same in light and dark mode so a transparent "
+          "logo never vanishes: keep white for a dark logo, pick a dark colour for a white one.",
+          page="emails"),
     Field("logo_width", "Logo width", "count", 160, "In pixels, as it shows in the email.",
           minimum=16, maximum=560, page="emails"),
     Field("logo_height", "Logo height", "count", 48, "In pixels; keep your logo's proportions.",
@@ -199,6 +202,8 @@ def _clean(field: Field, raw: Any) -> Any:
         return brand.check_logo_url(str(raw))
     if field.kind == "color":
         return brand.check_accent(str(raw))
+    if field.kind == "hex":
+        return brand.parse_hex_color(str(raw))
     if field.kind == "language":
         return brand.check_language(str(raw))
     if field.kind == "copy":

@@ -30,6 +30,7 @@ class Brand:
     """The look and words every reminder of a store shares, as the renderer reads them."""
 
     logo_url: str
+    logo_background: str
     logo_width: int
     logo_height: int
     accent_color: str
@@ -42,7 +43,8 @@ class Brand:
 def brand_for(settings: Mapping[str, Any] | None) -> Brand:
     values = effective(settings)
     return Brand(
-        logo_url=str(values["logo_url"]), logo_width=int(values["logo_width"]),
+        logo_url=str(values["logo_url"]), logo_background=str(values["logo_background"]),
+        logo_width=int(values["logo_width"]),
         logo_height=int(values["logo_height"]), accent_color=str(values["accent_color"]),
         sign_off=str(values["sign_off"]), language=str(values["email_language"]),
         copy={key: str(values[key]) for step in STEP_NAMES for key in copy_keys(step)},

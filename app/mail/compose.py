@@ -166,7 +166,8 @@ def template_variables(ctx: MailContext, name: str = "first") -> dict[str, Any]:
         "lang": brand.language,
         "copy": {part: copywriting.fill(brand.copy.get(f"{name}_{part}", ""), placeholders)
                  for part in ("subject", "preheader", "body")},
-        "brand": {"logo_url": brand.logo_url, "logo_width": brand.logo_width,
+        "brand": {"logo_url": brand.logo_url, "logo_background": brand.logo_background,
+                  "logo_width": brand.logo_width,
                   "logo_height": brand.logo_height, "accent_color": brand.accent_color,
                   "sign_off": copywriting.fill(brand.sign_off, placeholders)},
         "offer": _offer(ctx, locale),

@@ -89,3 +89,8 @@ def test_email_language_is_a_language_tag(tag, ok):
         assert validate({"email_language": tag}) == {"email_language": tag}
     else:
         assert "language code" in refused(email_language=tag)["email_language"]
+
+
+def test_logo_plate_takes_any_hex_colour_even_white_but_nothing_else():
+    assert validate({"logo_background": "#FFF"}) == {"logo_background": "#ffffff"}
+    assert "hex" in refused(logo_background="white")["logo_background"]

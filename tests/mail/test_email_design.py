@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from app.core.rules import validate
 from app.mail.brand import brand_for
 from app.mail.compose import TEMPLATE_NAMES, MailContext, render
 from app.mail.message import Envelope, build, wire_bytes
@@ -132,13 +133,17 @@ def test_brand_logo_colour_sign_off_and_copy_reach_the_message():
     assert "Warmly, Maple & Co" in text and "Warmly, Maple &amp; Co" in html
 
 
-def test_logo_sits_on_a_white_plate_that_dark_mode_leaves_white():
-    brand = brand_for({"logo_url": "https://cdn.maple.example/logo.png"})
+@pytest.mark.parametrize(("settings", "plate"), [
+    ({}, "#ffffff"),  # a dark logo on transparent: white behind it, in dark mode too
+    ({"logo_background": "#1A1A1A"}, "#1a1a1a"),  # a white logo on transparent
+])
+def test_logo_sits_on_its_own_plate_that_dark_mode_leaves_alone(settings, plate):
+    brand = brand_for({"logo_url": "https://cdn.maple.example/logo.png", **validate(settings)})
     _, html, _ = parsed(render("first", context(brand=brand)))
-    plate = re.search(r'<span class="plate" style="([^"]*)"', html).group(1)
-    assert "background-color: #ffffff" in plate
+    style = re.search(r'<span class="plate" style="([^"]*)"', html).group(1)
+    assert f"background-color: {plate}" in style
     dark_rules = html.split("@media (prefers-color-scheme: dark)")[1].split("</style>")[0]
-    assert ".plate" not in dark_rules
+    assert ".plate" not in dark_rules and "img" not in dark_rules
 
 
 def test_items_without_pictures_have_no_img_tags():
