@@ -96,6 +96,18 @@ class TemplateRefused(BadRequest, ValueError):
         self.problems = problems
 
 
+class TestSendRefused(BadRequest):
+    """A merchant's "Send me a test" that we will not send (no address, too many tests)."""
+
+    __test__ = False  # not a pytest class, whatever its name
+
+
+class TooManyTests(TestSendRefused):
+    """The store used its allowance of test emails for now."""
+
+    status = 429
+
+
 class ConnectError(BadRequest):
     """Connecting a store failed; the message is for the merchant."""
 

@@ -65,6 +65,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["cartback"] = runtime
 
     from app.web import mail_events, ops, shopper, webhooks
+    from app.web.admin import emails  # noqa: F401 - adds the Emails page to the admin blueprint
     from app.web.admin import views as admin
 
     app.register_blueprint(webhooks.bp)

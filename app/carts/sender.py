@@ -42,6 +42,7 @@ from app.errors import DeliveryError, Overtaken
 from app.mail import compose
 from app.mail.backends import Mailer
 from app.mail.backoff import retry_delay
+from app.mail.brand import brand_for
 from app.mail.links import Links
 from app.mail.message import Envelope, build
 from app.privacy import tombstones
@@ -196,6 +197,7 @@ def mail_context(cart: Cart, store: Store, links: Links,
         offer_code=offer.code if offer else None,
         offer_expires_at=offer.expires_at if offer else None,
         timezone=cart.timezone or store.timezone,
+        brand=brand_for(store.settings),
     )
 
 

@@ -15,6 +15,7 @@ from datetime import time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.core import brand
 from app.core.addresses import looks_like_address
 from app.core.offers import Offer, make_offer
 from app.errors import SettingsError
@@ -25,7 +26,7 @@ class Field:
     key: str
     label: str
     # minutes | hours | days | count | percent | number | time | timezone | text | email
-    # | bool | choice
+    # | bool | choice | url | color (the accent) | hex (any colour) | copy | language
     kind: str
     default: Any
     help: str = ""
@@ -33,7 +34,57 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     secret: bool = False
+    # Which admin page edits it: "settings", or "emails" (the brand and copy on the Emails page).
+    page: str = "settings"
 
+
+def _copy(step: str, part: str, label: str, default: str, help: str = "") -> Field:
+    return Field(f"{step}_{part}", label, "copy", default, help, page="emails")
+
+
+# The Emails page: what a merchant designs without touching template code. Copy fields
+# take {placeholders} (app.core.brand); the defaults are the copy every store starts with.
+BRAND_FIELDS: tuple[Field, ...] = (
+    Field("logo_url", "Logo", "url", "",
+          "An https:// address of your logo image (PNG or JPEG).", page="emails"),
+    Field("logo_background", "Behind the logo", "hex", "#ffffff",
+          "The plate your logo sits on, the same in light and dark mode so a transparent "
+          "logo never vanishes: keep white for a dark logo, pick a dark colour for a white one.",
+          page="emails"),
+    Field("logo_width", "Logo width", "count", 160, "In pixels, as it shows in the email.",
+          minimum=16, maximum=560, page="emails"),
+    Field("logo_height", "Logo height", "count", 48, "In pixels; keep your logo's proportions.",
+          minimum=16, maximum=240, page="emails"),
+    Field("accent_color", "Accent colour", "color", "#008060",
+          "The button's colour, as hex (#008060). It must be dark enough for white text.",
+          page="emails"),
+    Field("sign_off", "Sign-off", "copy", "The {store_name} team",
+          "The line under the button, in every reminder.", page="emails"),
+    Field("email_language", "Language of your emails", "language", "en",
+          "The language your subject and message are written in (en, de, fr, pt-BR...): "
+          "mail clients and screen readers use it.", page="emails"),
+    _copy("first", "subject", "Subject", "Hi {first_name}, your cart at {store_name} is waiting"),
+    _copy("first", "preheader", "Preheader",
+          "Your {item_count} picks are saved; come back whenever you like.",
+          "The grey line inboxes show after the subject."),
+    _copy("first", "body", "Message",
+          "You left a few things in your cart at {store_name}, and we kept them for you.",
+          "The opening paragraph. With polishing on, the language model may reword it in "
+          "your store's voice."),
+    _copy("second", "subject", "Subject", "Your cart at {store_name} is still saved"),
+    _copy("second", "preheader", "Preheader",
+          "{first_item} and the rest are still in your cart.",
+          "The grey line inboxes show after the subject."),
+    _copy("second", "body", "Message",
+          "Your cart is still saved at {store_name}, whenever you are ready.",
+          "The opening paragraph."),
+    _copy("saved", "subject", "Subject", "Still saving these? Your cart at {store_name} is here"),
+    _copy("saved", "preheader", "Preheader", "The cart you saved at {store_name} is right here.",
+          "The grey line inboxes show after the subject."),
+    _copy("saved", "body", "Message",
+          "You saved these at {store_name}; they are still here for you.",
+          "The opening paragraph."),
+)
 
 FIELDS: tuple[Field, ...] = (
     Field("first_wait_minutes", "First reminder after", "minutes", 240,
@@ -86,6 +137,7 @@ FIELDS: tuple[Field, ...] = (
           "One sentence on how the store talks, for the polished opening line."),
     Field("polish", "Polish the opening line", "bool", True,
           "Let the language model rewrite the first line in the store's voice."),
+    *BRAND_FIELDS,
     Field("paused", "Pause all reminders", "bool", False,
           "Nothing is sent while paused; timers keep running."),
 )
@@ -146,6 +198,21 @@ def _clean(field: Field, raw: Any) -> Any:
         return value
     if field.kind == "timezone":
         return check_timezone(str(raw))
+    if field.kind == "url":
+        return brand.check_logo_url(str(raw))
+    if field.kind == "color":
+        return brand.check_accent(str(raw))
+    if field.kind == "hex":
+        return brand.parse_hex_color(str(raw))
+    if field.kind == "language":
+        return brand.check_language(str(raw))
+    if field.kind == "copy":
+        value = " ".join(str(raw).split())  # one line: subjects and preheaders are headers
+        if not value:
+            raise ValueError("must not be empty; use Reset to default to go back to ours")
+        if len(value) > 500:
+            raise ValueError("is too long (500 characters at most)")
+        return brand.check_copy(value)
     value = str(raw)
     if field.key != "postal_address" and ("\r" in value or "\n" in value):
         raise ValueError("must be one line")

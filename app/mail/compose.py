@@ -32,9 +32,11 @@ from jinja2 import (
 )
 from jinja2.sandbox import SandboxedEnvironment
 
+from app.core import brand as copywriting
 from app.core import quiet_hours
 from app.errors import TemplateFailed
 from app.mail import budget
+from app.mail.brand import DEFAULT_BRAND, Brand
 from app.mail.headers import printable
 
 EMAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
@@ -71,6 +73,7 @@ class MailContext:
     offer_code: str | None = None
     offer_expires_at: datetime | None = None
     timezone: str | None = None  # for the offer's expiry, the shopper's (else the store's)
+    brand: Brand = DEFAULT_BRAND  # the store's logo, colour, sign-off and per-step copy
 
 
 def template_for(move: str, saved_link: bool) -> str:
@@ -123,7 +126,7 @@ def _as_is(_context: Any, value: Any) -> Any:
     return value
 
 
-def template_variables(ctx: MailContext) -> dict[str, Any]:
+def template_variables(ctx: MailContext, name: str = "first") -> dict[str, Any]:
     locale = babel_locale(ctx.locale)
     items = []
     for raw in ctx.items:
@@ -139,17 +142,34 @@ def template_variables(ctx: MailContext) -> dict[str, Any]:
         })
     # Shopper-given names reach the subject line: printable text only (see app.mail.headers).
     first_name = printable(ctx.first_name)
+    total = money(ctx.total, ctx.currency, locale)
+    placeholders = {
+        "first_name": first_name or "there",
+        "store_name": ctx.store_name,
+        "cart_total": total,
+        "item_count": str(sum(item["quantity"] for item in items)),
+        "first_item": items[0]["title"] if items else "your picks",
+    }
+    brand = ctx.brand
     return {
         "greeting": f"Hi {first_name}" if first_name else "Hi there",
         "first_name": first_name,
         "items": items,
-        "total": money(ctx.total, ctx.currency, locale),
+        "total": total,
         "return_url": ctx.return_url,
         "unsubscribe_url": ctx.unsubscribe_url,
         "store_name": ctx.store_name,
         "postal_address": ctx.postal_address,
         "saved_link": ctx.saved_link,
-        "lang": locale.language,
+        # The language the copy is written in (the merchant says which), not the shopper's:
+        # only the money and dates follow the shopper's locale.
+        "lang": brand.language,
+        "copy": {part: copywriting.fill(brand.copy.get(f"{name}_{part}", ""), placeholders)
+                 for part in ("subject", "preheader", "body")},
+        "brand": {"logo_url": brand.logo_url, "logo_background": brand.logo_background,
+                  "logo_width": brand.logo_width,
+                  "logo_height": brand.logo_height, "accent_color": brand.accent_color,
+                  "sign_off": copywriting.fill(brand.sign_off, placeholders)},
         "offer": _offer(ctx, locale),
     }
 
@@ -177,7 +197,8 @@ def one_line(value: str) -> str:
 def render_plain_opening(name: str, ctx: MailContext,
                          overrides: Mapping[str, str] | None = None) -> str:
     """The template's own opening line (what the polisher starts from), within the budget."""
-    rendered = _render_parts(name, overrides or {}, template_variables(ctx), ("opening.txt",))
+    rendered = _render_parts(name, overrides or {}, template_variables(ctx, name),
+                             ("opening.txt",))
     return one_line(rendered["opening.txt"])
 
 
@@ -187,7 +208,7 @@ def render(name: str, ctx: MailContext, *, opening_line: str | None = None,
 
     Runs within the render budget (see `_render_parts`); raises TemplateFailed.
     """
-    rendered = _render_parts(name, overrides or {}, template_variables(ctx), PARTS,
+    rendered = _render_parts(name, overrides or {}, template_variables(ctx, name), PARTS,
                              opening_line=opening_line)
     return Composed(template=name, subject=one_line(rendered["subject.txt"]),
                     opening_line=rendered["line"], text=rendered["txt"],
@@ -202,6 +223,10 @@ def render(name: str, ctx: MailContext, *, opening_line: str | None = None,
 TEMPLATE_SIZE_LIMIT = 64 * 1024  # characters per part, checked when a template is saved
 OUTPUT_SIZE_LIMIT = 512 * 1024  # characters each rendered part may produce
 RENDER_TIME_LIMIT_S = 1.0
+
+# Nothing is fetched: a template's <link> to a stylesheet is not ours to load. (The layout's
+# dark-mode rules sit in a <style data-css-inline="keep"> and stay as written.)
+_INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
 
 
 def _compile(env: SandboxedEnvironment, template_name: str) -> Template:
@@ -236,7 +261,7 @@ def _render_parts(name: str, overrides: Mapping[str, str], variables: dict[str, 
             try:
                 out[part] = compiled[part].render(values)
                 if part == "html":
-                    out[part] = css_inline.inline(out[part])
+                    out[part] = _INLINER.inline(out[part])
             except Exception as err:  # noqa: BLE001 - merchant code may raise anything
                 return part, _line_of(err, f"{name}.{part}"), _reason(err)
             if len(out[part]) > OUTPUT_SIZE_LIMIT:

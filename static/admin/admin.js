@@ -1,7 +1,8 @@
 // Cartback admin: progressive enhancement only; every page works without it.
 (function () {
   "use strict";
-  var form = document.getElementById("template-form");
+  // The template editor and the Emails page: the preview follows the form as it is typed in.
+  var form = document.querySelector("form[data-preview]");
   if (!form || !window.fetch) { return; }
   document.querySelectorAll(".js-hide").forEach(function (el) { el.hidden = true; });
   var frame = document.getElementById("preview-frame");

@@ -28,7 +28,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from app import integrations, performance
-from app.carts import dry_run
+from app.carts import dry_run, preview
 from app.carts.sender import mail_context
 from app.carts.stops import stop_cart
 from app.core.addresses import looks_like_address, normalize_email
@@ -191,8 +191,10 @@ def settings() -> ResponseReturnValue:
     store_values = {"timezone": g.store.timezone, "from_email": g.store.from_email or ""}
     saved = False
     if request.method == "POST":
-        submitted = {f.key: request.form.get(f.key, "") for f in FIELDS if f.kind != "bool"}
-        submitted.update({f.key: request.form.get(f.key) == "on" for f in FIELDS
+        # Only this page's fields: the Emails page's brand and copy are not on this form.
+        fields = [f for f in FIELDS if f.page == "settings"]
+        submitted = {f.key: request.form.get(f.key, "") for f in fields if f.kind != "bool"}
+        submitted.update({f.key: request.form.get(f.key) == "on" for f in fields
                           if f.kind == "bool"})
         store_values = {k: request.form.get(k, "").strip() for k in STORE_FIELDS}
         try:
@@ -252,16 +254,18 @@ def templates(name: str) -> ResponseReturnValue:
         if saved:
             parts = template_editor.current_parts(session, g.store_id, name)
     composed = None
+    with rt.db.new_session() as session:
+        fallback = _last_template_fallback(session, g.store_id)
+        ctx = preview.preview_context(session, g.store, rt.config["PUBLIC_URL"])
+        source = preview.describe(session, g.store_id)
     try:
-        composed = template_editor.preview(name, parts)
+        composed = template_editor.preview(name, parts, ctx)
     except TemplateRefused as err:
         # The no-JavaScript Preview button shows what is wrong and never saves.
         problems = err.problems if action == "preview" else problems
-    with rt.db.new_session() as session:
-        fallback = _last_template_fallback(session, g.store_id)
     return _page("admin/templates.html", name=name, names=TEMPLATE_NAMES, parts=parts,
                  labels=template_editor.PART_LABELS, problems=problems, saved=saved,
-                 previewing=action == "preview", composed=composed,
+                 previewing=action == "preview", composed=composed, source=source,
                  fallback=fallback), 400 if problems else 200
 
 
@@ -278,16 +282,16 @@ def template_preview(name: str) -> ResponseReturnValue:
     if name not in TEMPLATE_NAMES:
         abort(404)
     rt = runtime()
-    ctx = template_editor.SAMPLE
     cart_id = row_id(request.form.get("cart_id"))
     if request.form.get("cart_id") and cart_id is None:
         abort(404)
-    if cart_id:
-        with rt.db.new_session() as session:
+    with rt.db.new_session() as session:
+        ctx = preview.preview_context(session, g.store, rt.config["PUBLIC_URL"])
+        if cart_id:
             cart = cart_list.get_cart(session, g.store_id, cart_id)
             if cart is None:
                 abort(404)
-            ctx = mail_context(cart, cart.store, rt.links)
+            ctx = mail_context(cart, cart.store, preview.preview_links(rt.config["PUBLIC_URL"]))
     try:
         composed = template_editor.preview(name, _parts_from_form(), ctx)
     except TemplateRefused as err:

@@ -33,7 +33,7 @@ def test_admin_no_javascript_preview_shows_the_draft_and_saves_nothing(admin, st
     response = admin(store).post("/admin/templates/first", data=form)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Draft subject Your store" in page  # the sample cart's store
+    assert "Draft subject Maple &amp; Co" in page  # the store's own name, not a made-up one
     assert "nothing was saved" in page
     assert overrides(runtime) == {}
 
