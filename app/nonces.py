@@ -3,10 +3,11 @@
 Every handshake that hands a secret out and expects it back exactly once
 uses these: Shopify's OAuth `state`, WooCommerce's wc-auth `user_id`, the
 admin's one-time sign-in links; and, the other way round, the nonces the
-WooCommerce plugin makes for its "Open Cartback" links (`claim`). A nonce has a `purpose` (kept in the
-`platform` column: "shopify", "woocommerce", "admin") so one purpose's token
-never opens another's door, and a `subject` (kept in `shop`: the shop, the
-store URL, the store id) it was issued for.
+WooCommerce plugin makes for its "Open Cartback" links (`claim`). A nonce
+has a `purpose` (kept in the `platform` column: "shopify", "woocommerce",
+"admin", "woocommerce-admin") so one purpose's token never opens another's
+door, and a `subject` (kept in `shop`: the shop, the store URL, the store id)
+it was issued for.
 
 Consuming is one conditional UPDATE ... RETURNING: of two racing callers only
 one sees the row, on SQLite and PostgreSQL alike. The caller owns the

@@ -3,10 +3,22 @@ webhooks, restore links, the storefront beacon."""
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+import zipfile
+from pathlib import Path
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from app.carts.ingest import ingest, ingest_delivery
@@ -27,6 +39,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("woocommerce", __name__)
 
+PLUGIN_FILE = "cartback-woocommerce.php"
 BEACON_MAX_BYTES = 16 * 1024
 PER_IP = SlidingWindow(limit=30, window_s=60)
 PER_KEY = SlidingWindow(limit=1200, window_s=60)
@@ -78,6 +91,17 @@ def _register_quietly(rt: Runtime, store_id: int) -> None:
 def connected() -> ResponseReturnValue:
     ok = request.args.get("success") == "1"
     return render_template("woocommerce/connected.html", ok=ok), 200 if ok else 400
+
+
+@bp.get("/woocommerce/plugin.zip")
+def plugin_zip() -> ResponseReturnValue:
+    """The companion plugin as WordPress's "Upload Plugin" takes it: a zip holding one folder."""
+    source = Path(current_app.static_folder or "static") / PLUGIN_FILE
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"cartback-woocommerce/{PLUGIN_FILE}", source.read_bytes())
+    return Response(packed.getvalue(), mimetype="application/zip", headers={
+        "Content-Disposition": "attachment; filename=cartback-woocommerce.zip"})
 
 
 # --- from wp-admin: the plugin's "Open Cartback" ---------------------------------------------

@@ -4,6 +4,8 @@ that says what to do, never a session and never a 500."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -128,3 +130,20 @@ def test_the_plugin_learns_its_store_and_beacon_key_from_a_signed_status_call(ap
     forged = client.get(f"/woocommerce/plugin/status?"
                         f"{urlencode(sign('guess', woo.id, T0, NONCE))}")
     assert forged.status_code == 401 and "public_key" not in forged.get_data(as_text=True)
+
+
+def test_the_connected_page_says_what_to_do_next_in_wp_admin(client):
+    page = client.get("/woocommerce/connected?success=1").get_data(as_text=True)
+    assert "README" not in page
+    for step in ("Upload Plugin", "Activate", "WooCommerce → Cartback", "Open Cartback",
+                 'href="/woocommerce/plugin.zip"'):
+        assert step in page
+
+
+def test_the_plugin_download_is_a_zip_wordpress_can_upload(client):
+    response = client.get("/woocommerce/plugin.zip")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        assert archive.namelist() == ["cartback-woocommerce/cartback-woocommerce.php"]
+        plugin = archive.read("cartback-woocommerce/cartback-woocommerce.php").decode()
+    assert "Requires Plugins:  woocommerce" in plugin and "function cartback_open_url" in plugin

@@ -26,7 +26,8 @@ PLUGIN = ROOT / "static" / "cartback-woocommerce.php"
 HARNESS = Path(__file__).with_name("wp_harness.php")
 PHP = shutil.which("php")
 
-pytestmark = pytest.mark.skipif(PHP is None, reason="php-cli is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(PHP is None,
+                                reason="php-cli is not installed (.ci/run installs it)")
 
 
 @pytest.fixture
@@ -43,7 +44,8 @@ def run_plugin(scenario: dict) -> dict:
 
 def webhooks_of(runtime, store, status="active") -> dict:
     """What WooCommerce holds once Cartback connected the store (plus a stranger's webhook)."""
-    return {"3": {"delivery_url": "https://zapier.example/hooks/1", "secret": "x", "status": "active"},
+    return {"3": {"delivery_url": "https://zapier.example/hooks/1", "secret": "x",
+                  "status": "active"},
             "7": {"delivery_url": webhook_url(runtime, store.id), "secret": store.webhook_secret,
                   "status": status}}
 
@@ -95,7 +97,8 @@ def test_settings_page_shows_the_connection_cartback_reports(app, runtime, clock
     parts = urlsplit(status_url)
     answer = app.test_client().get(f"{parts.path}?{parts.query}")
     assert answer.status_code == 200
-    page = run_plugin({"run": "page", "can": True, "webhooks": webhooks_of(runtime, woo, "disabled"),
+    page = run_plugin({"run": "page", "can": True,
+                       "webhooks": webhooks_of(runtime, woo, "disabled"),
                        "remote": {"code": 200, "body": answer.get_data(as_text=True)}})
     html = page["html"]
     assert "Maple &amp; &quot;Woo&quot;" in html and '"Woo"' not in html  # escaped
