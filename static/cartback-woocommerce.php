@@ -92,10 +92,22 @@ function cartback_refresh_status(array $connection) {
     return $status;
 }
 
-register_activation_hook(__FILE__, function () {
+function cartback_refresh_if_connected() {
     $connection = cartback_connection();
     if ($connection) { cartback_refresh_status($connection); }
+}
+
+/*
+ * Refreshed on activation, on every visit to WooCommerce → Cartback, and once
+ * a day, so a store connected after the plugin was activated gets its beacon
+ * without anyone opening the settings page.
+ */
+add_action('cartback_refresh', 'cartback_refresh_if_connected');
+register_activation_hook(__FILE__, function () {
+    cartback_refresh_if_connected();
+    if (!wp_next_scheduled('cartback_refresh')) { wp_schedule_event(time(), 'daily', 'cartback_refresh'); }
 });
+register_deactivation_hook(__FILE__, function () { wp_clear_scheduled_hook('cartback_refresh'); });
 
 /* --- the storefront beacon --------------------------------------------------------------- */
 

@@ -138,3 +138,30 @@ def test_every_string_the_plugin_shows_is_translatable_in_its_text_domain():
     source = PLUGIN.read_text()
     assert "Text Domain:       cartback" in source and "Requires Plugins:  woocommerce" in source
     assert len(GETTEXT.findall(source)) == len(WITH_DOMAIN.findall(source)) > 15
+
+
+def test_activation_picks_up_the_connection_and_keeps_it_fresh_daily(runtime, woo):
+    answer = {"code": 200, "body": json.dumps({"name": "Maple", "beacon_endpoint":
+                                               f"{runtime.config['PUBLIC_URL']}/collect/pk_x"})}
+    activated = run_plugin({"run": "activate", "webhooks": webhooks_of(runtime, woo),
+                            "remote": answer})
+    assert events(activated, "scheduled") == [["daily", "cartback_refresh"]]
+    assert activated["options"]["cartback_status"]["beacon_endpoint"].endswith("/collect/pk_x")
+    daily = run_plugin({"run": "cartback_refresh", "webhooks": webhooks_of(runtime, woo),
+                        "remote": answer})
+    assert len(events(daily, "remote_get")) == 1
+    assert events(run_plugin({"run": "deactivate"}), "unscheduled") == ["cartback_refresh"]
+
+
+def test_the_beacon_switch_decides_whether_the_storefront_loads_the_beacon():
+    status = {"url": "https://cartback.test",
+              "beacon_endpoint": "https://cartback.test/collect/pk_abc"}
+    on = run_plugin({"run": "wp_enqueue_scripts", "options": {"cartback_status": status}})
+    [tag] = events(on, "script")
+    assert 'data-endpoint="https://cartback.test/collect/pk_abc"' in tag
+    assert 'src="https://cartback.test/static/cartback-beacon.js"' in tag
+    off = run_plugin({"run": "wp_enqueue_scripts", "options": {
+        "cartback_status": status, "cartback_settings": {"beacon": False}}})
+    assert events(off, "script") == []
+    never_told = run_plugin({"run": "wp_enqueue_scripts"})
+    assert events(never_told, "script") == []

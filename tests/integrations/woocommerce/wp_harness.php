@@ -20,11 +20,15 @@ $_GET = $scenario['get'] ?? [];
 function note(array $event) { $GLOBALS['events'][] = $event; }
 function add_action($hook, $callback) { $GLOBALS['hooks'][$hook][] = $callback; }
 function add_filter($hook, $callback) { $GLOBALS['hooks'][$hook][] = $callback; }
-function apply_filters($hook, $value) {
-    foreach ($GLOBALS['hooks'][$hook] ?? [] as $callback) { $value = $callback($value); }
+function apply_filters($hook, $value, ...$more) {
+    foreach ($GLOBALS['hooks'][$hook] ?? [] as $callback) { $value = $callback($value, ...$more); }
     return $value;
 }
 function register_activation_hook($file, $callback) { $GLOBALS['hooks']['activate'][] = $callback; }
+function register_deactivation_hook($file, $callback) { $GLOBALS['hooks']['deactivate'][] = $callback; }
+function wp_next_scheduled($hook) { return false; }
+function wp_schedule_event($at, $recurrence, $hook) { note(['scheduled' => [$recurrence, $hook]]); }
+function wp_clear_scheduled_hook($hook) { note(['unscheduled' => $hook]); }
 function plugin_basename($file) { return 'cartback/' . basename($file); }
 function load_plugin_textdomain() { return true; }
 function __($text, $domain) { return $text; }
@@ -62,6 +66,10 @@ function is_wp_error($thing) { return false; }
 function wp_remote_get($url, $args = []) { note(['remote_get' => $url]); return $GLOBALS['scenario']['remote'] ?? ['code' => 500, 'body' => '']; }
 function wp_remote_retrieve_response_code($answer) { return $answer['code']; }
 function wp_remote_retrieve_body($answer) { return $answer['body']; }
+function wp_enqueue_script($handle, $src) {
+    $tag = apply_filters('script_loader_tag', '<script src="' . esc_url($src) . '"></script>', $handle);
+    note(['script' => $tag]);
+}
 function wc_get_webhook_statuses() { return ['active' => 'Active', 'paused' => 'Paused', 'disabled' => 'Disabled']; }
 
 class WC_Webhook {
