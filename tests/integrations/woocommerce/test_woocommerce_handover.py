@@ -11,13 +11,12 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import event
 
 from app import nonces
 from app.integrations.woocommerce import handover
 from app.web.admin.auth import COOKIE
 from platforms.woocommerce.handover import sign
-from tests.factories import T0
+from tests.factories import T0, held_at_first
 
 BASE = "https://cartback.test"
 NONCE = "3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7"
@@ -155,18 +154,6 @@ def test_the_plugin_download_is_a_zip_wordpress_can_upload(client):
 def test_one_link_clicked_twice_at_once_signs_in_once(runtime, woo):
     # Hold both redemptions at their nonce insert until both got there (or one
     # waits on the other's lock): a check-then-insert would let both through.
-    barrier = threading.Barrier(2)
-    seen = threading.local()
-
-    def hold(conn, cursor, statement, params, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO OAUTH_STATES") and not getattr(
-                seen, "held", False):
-            seen.held = True
-            try:
-                barrier.wait(timeout=2)
-            except threading.BrokenBarrierError:
-                pass  # the other one holds the database's write lock: as it should
-
     query = sign(woo.webhook_secret, woo.id, T0, NONCE)
     results, errors = [], []
 
@@ -176,11 +163,10 @@ def test_one_link_clicked_twice_at_once_signs_in_once(runtime, woo):
         except Exception as err:  # noqa: BLE001 - reported below
             errors.append(err)
 
-    event.listen(runtime.db.engine, "before_cursor_execute", hold)
     threads = [threading.Thread(target=redeem) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    event.remove(runtime.db.engine, "before_cursor_execute", hold)
+    with held_at_first(runtime.db.engine, "INSERT INTO OAUTH_STATES"):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
     assert errors == [] and sorted(results, key=str) == [woo.id, None]  # "1" < "None"
