@@ -185,6 +185,7 @@ function cartback_settings_page() {
             . esc_html__('Not connected. Connect this store from your Cartback address (/woocommerce/connect), then come back here.', 'cartback')
             . '</td></tr>';
     } else {
+        /* translators: %d: the store's number in Cartback */
         $store = !empty($status['name']) ? $status['name'] : sprintf(__('Store %d', 'cartback'), $connection['store']);
         $contact = !empty($status['contacted_at'])
             /* translators: %s: how long ago, e.g. "5 mins" */
