@@ -2,10 +2,12 @@
 
 Every handshake that hands a secret out and expects it back exactly once
 uses these: Shopify's OAuth `state`, WooCommerce's wc-auth `user_id`, the
-admin's one-time sign-in links. A nonce has a `purpose` (kept in the
-`platform` column: "shopify", "woocommerce", "admin") so one purpose's token
-never opens another's door, and a `subject` (kept in `shop`: the shop, the
-store URL, the store id) it was issued for.
+admin's one-time sign-in links; and, the other way round, the nonces the
+WooCommerce plugin makes for its "Open Cartback" links (`claim`). A nonce
+has a `purpose` (kept in the `platform` column: "shopify", "woocommerce",
+"admin", "woocommerce-admin") so one purpose's token never opens another's
+door, and a `subject` (kept in `shop`: the shop, the store URL, the store id)
+it was issued for.
 
 Consuming is one conditional UPDATE ... RETURNING: of two racing callers only
 one sees the row, on SQLite and PostgreSQL alike. The caller owns the
@@ -22,6 +24,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from app.db.models import OAuthState
+from app.db.session import dialect_insert
 
 # Used or expired rows stay a day (a late "already used" is then still
 # explainable from the table), and are swept whenever a new one is issued.
@@ -31,10 +34,14 @@ MAX_TOKEN_LENGTH = 64
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
+def _prune(session: Session, now: datetime) -> None:
+    session.execute(delete(OAuthState).where(OAuthState.expires_at < now - KEEP_STALE))
+
+
 def issue(session: Session, purpose: str, subject: str, now: datetime,
           ttl: timedelta) -> str:
     """A fresh token for `subject`, good once until `now + ttl`; prunes stale rows."""
-    session.execute(delete(OAuthState).where(OAuthState.expires_at < now - KEEP_STALE))
+    _prune(session, now)
     token = secrets.token_urlsafe(24)
     session.add(OAuthState(state=token, platform=purpose, shop=subject, created_at=now,
                            expires_at=now + ttl))
@@ -61,3 +68,24 @@ def consume(session: Session, purpose: str, token: str | None, now: datetime,
         update(OAuthState).where(*conditions).values(used_at=now).returning(OAuthState.shop)
     ).first()
     return None if row is None else str(row[0])
+
+
+def claim(session: Session, purpose: str, token: str, subject: str, now: datetime,
+          ttl: timedelta) -> bool:
+    """Spend a token someone else made (the WooCommerce plugin's hand-over nonce): True
+    the first time, False for every later try, whoever races whom.
+
+    The row is written already used; the unique `state` column makes the second
+    insert a no-op. Keep `ttl` at least as long as the token is accepted, so a
+    replay is refused by this row rather than by luck.
+    """
+    if len(token) > MAX_TOKEN_LENGTH or not TOKEN_RE.fullmatch(token):
+        return False
+    _prune(session, now)
+    insert = dialect_insert(session)
+    row = session.execute(
+        insert(OAuthState).values(state=token, platform=purpose, shop=subject, created_at=now,
+                                  expires_at=now + ttl, used_at=now)
+        .on_conflict_do_nothing(index_elements=["state"]).returning(OAuthState.id)
+    ).first()
+    return row is not None

@@ -6,6 +6,8 @@ T0, cart_body`); pytest fixtures that build on them live in conftest.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -114,3 +116,31 @@ def due_cart_row(store_id: int, cart_key: str, email: str, now: datetime) -> dic
                 last_activity_at=now - timedelta(hours=5), last_event_at=now - timedelta(hours=5),
                 stage=0, reminders_sent=0, attempts=0, wake_at=now - timedelta(hours=1),
                 created_at=now - timedelta(hours=5), updated_at=now)
+
+
+@contextmanager
+def held_at_first(engine: Any, statement_start: str, parties: int = 2) -> Iterator[None]:
+    """Hold each thread at its first statement starting with `statement_start`
+    until all `parties` got there, or one waits on another's lock (the barrier
+    then breaks after 2 s and they go on): a race made to happen, not hoped for."""
+    import threading
+
+    from sqlalchemy import event
+
+    barrier = threading.Barrier(parties)
+    seen = threading.local()
+
+    def hold(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(statement_start) and not getattr(
+                seen, "held", False):
+            seen.held = True
+            try:
+                barrier.wait(timeout=2)
+            except threading.BrokenBarrierError:
+                pass  # another thread holds the lock this one needs: as it should
+
+    event.listen(engine, "before_cursor_execute", hold)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", hold)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.carts.wake import wake, wake_due
 from app.db.models import Cart, Send, Store
-from tests.factories import T0, cart_body
+from tests.factories import T0, cart_body, held_at_first
 
 
 def test_two_wakes_for_one_shopper_at_once_send_one_reminder(post_custom, runtime, outbox):
@@ -23,19 +23,6 @@ def test_two_wakes_for_one_shopper_at_once_send_one_reminder(post_custom, runtim
     # Hold each wake at its first write of a Send row until both got there (or
     # one waits on the other): without an atomic cap both have passed gate 3
     # by then and both claim.
-    barrier = threading.Barrier(2)
-    seen = threading.local()
-
-    def hold(conn, cursor, statement, params, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO SENDS") and not getattr(
-                seen, "held", False):
-            seen.held = True
-            try:
-                barrier.wait(timeout=2)
-            except threading.BrokenBarrierError:
-                pass  # the other wake is waiting on the shopper's lock: as it should
-
-    event.listen(runtime.db.engine, "before_cursor_execute", hold)
     results, errors = [], []
 
     def run(cart_id):
@@ -45,11 +32,11 @@ def test_two_wakes_for_one_shopper_at_once_send_one_reminder(post_custom, runtim
             errors.append(err)
 
     threads = [threading.Thread(target=run, args=(cart_id,)) for cart_id in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    event.remove(runtime.db.engine, "before_cursor_execute", hold)
+    with held_at_first(runtime.db.engine, "INSERT INTO SENDS"):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
 
     assert errors == []
     assert sorted((r.result, r.reason) for r in results) == [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,13 +29,14 @@ from sqlalchemy import text
 
 from app.web.admin.auth import COOKIE, COOKIE_PATH, csrf_token, mint_session
 from platforms.signing import sign_base64
+from platforms.woocommerce.handover import sign
 from tests.factories import T0, cart_body
 
 FUZZ = settings(derandomize=True, deadline=None, database=None, max_examples=400,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow, HealthCheck.data_too_large])
 TABLES = ("stores", "carts", "sends", "deliveries", "suppressions", "template_overrides",
-          "activities")
+          "activities", "oauth_states")
 
 NASTY: list[Any] = [
     1e30, -1e30, 10**30, -(10**30), 2**63, 2**31, -1, 0, 1.5, True, False, None, "", " ",
@@ -259,7 +261,14 @@ def test_fuzz_links_installs_and_ops(world, data):
               headers={"Authorization": auth} if auth else {})
     elif route == "woocommerce":
         q = query(data.draw, ["store_url", "user_id", "state", "success", "return_url"])
-        if data.draw(st.booleans()):
+        if data.draw(st.integers(0, 2)) == 0:  # the plugin's signed links, often signed right
+            woo = world["woo"]
+            signed = sign(woo.webhook_secret, woo.id, T0, "n" * 32)
+            link = {**signed, **dict(data.draw(st.lists(st.tuples(
+                st.sampled_from(["store", "ts", "nonce", "sig"]), words), max_size=2)))}
+            page = data.draw(st.sampled_from(["admin", "plugin/status"]))
+            check(world, "GET", f"/woocommerce/{page}?{urlencode(link)}")
+        elif data.draw(st.booleans()):
             page = data.draw(st.sampled_from(["connect", "connected"]))
             check(world, "GET", f"/woocommerce/{page}?{q}")
         else:

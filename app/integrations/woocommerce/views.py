@@ -1,17 +1,31 @@
-"""WooCommerce routes: connect (wc-auth), order webhooks, the storefront beacon."""
+"""WooCommerce routes: connect (wc-auth), the plugin's way into the admin, order
+webhooks, restore links, the storefront beacon."""
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+import zipfile
+from pathlib import Path
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from app.carts.ingest import ingest, ingest_delivery
 from app.db.models import Cart, Store
 from app.errors import BadRequest, BadToken, ConnectError, NotFound, StoreInputError, Unauthorized
 from app.integrations.woocommerce import connect as woocommerce_store
+from app.integrations.woocommerce import handover
 from app.integrations.woocommerce.restore import restore_payload
 from app.mail.links import RESTORE
 from app.runtime import Runtime
@@ -25,6 +39,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("woocommerce", __name__)
 
+PLUGIN_FILE = "cartback-woocommerce.php"
 BEACON_MAX_BYTES = 16 * 1024
 PER_IP = SlidingWindow(limit=30, window_s=60)
 PER_KEY = SlidingWindow(limit=1200, window_s=60)
@@ -76,6 +91,60 @@ def _register_quietly(rt: Runtime, store_id: int) -> None:
 def connected() -> ResponseReturnValue:
     ok = request.args.get("success") == "1"
     return render_template("woocommerce/connected.html", ok=ok), 200 if ok else 400
+
+
+@bp.get("/woocommerce/plugin.zip")
+def plugin_zip() -> ResponseReturnValue:
+    """The companion plugin as WordPress's "Upload Plugin" takes it: a zip holding one folder."""
+    source = Path(current_app.static_folder or "static") / PLUGIN_FILE
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"cartback-woocommerce/{PLUGIN_FILE}", source.read_bytes())
+    return Response(packed.getvalue(), mimetype="application/zip", headers={
+        "Content-Disposition": "attachment; filename=cartback-woocommerce.zip"})
+
+
+# --- from wp-admin: the plugin's "Open Cartback" ---------------------------------------------
+
+def _refused(reason: str, status: int) -> ResponseReturnValue:
+    page = render_template("woocommerce/handover_refused.html", reason=reason)
+    # The refused link stays out of any page the merchant opens next.
+    return page, status, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+@bp.get("/woocommerce/admin")
+def open_admin() -> ResponseReturnValue:
+    """Sign in the merchant the plugin vouches for, then show a clean /admin/."""
+    from app.web.admin.auth import mint_session, set_session_cookie
+
+    rt = runtime()
+    try:
+        store_id = handover.redeem(rt, request.args, rt.clock())
+    except BadPayload as err:
+        return _refused(f"{err.field}: {err.reason}", 400)
+    except BadSignature:
+        log.info("admin hand-over refused: bad signature")
+        return _refused("forged", 401)
+    if store_id is None:
+        return _refused("expired", 403)
+    response = set_session_cookie(redirect(url_for("admin.home")), mint_session(store_id))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/woocommerce/plugin/status")
+def plugin_status() -> ResponseReturnValue:
+    """For the plugin's settings page, server to server: which store, the beacon's key."""
+    rt = runtime()
+    try:
+        found = handover.status(rt, request.args, rt.clock())
+    except BadPayload as err:
+        return jsonify({"error": f"{err.field}: {err.reason}"}), 400
+    except BadSignature:
+        return jsonify({"error": "not signed by this store's plugin"}), 401
+    if found is None:
+        return jsonify({"error": "signed too long ago; check the store's clock"}), 403
+    return jsonify(found)
 
 
 # --- order webhooks ---------------------------------------------------------------------

@@ -12,9 +12,10 @@ carries a CSRF token derived from the session.
 
 Ways in: a one-time sign-in link (`cartback admin-link --store ID`, for
 WooCommerce and custom stores), whose single-use nonce the landing route
-exchanges for the cookie before redirecting to a clean URL; or, for Shopify,
-the App Bridge session token verified by the Shopify module, which then
-hands over the cookie the same way.
+exchanges for the cookie before redirecting to a clean URL; for Shopify,
+the App Bridge session token verified by the Shopify module; for
+WooCommerce, the plugin's signed "Open Cartback" link verified by the
+WooCommerce module. Both then hand over the cookie the same way.
 """
 
 from __future__ import annotations
