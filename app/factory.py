@@ -22,6 +22,7 @@ from app.mail.backends import make_mailer
 from app.mail.links import Links
 from app.mail.polish import BedrockPolisher
 from app.runtime import Runtime
+from app.sms.backends import make_texter
 from app.web import MAX_ROW_ID, has_nul
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +62,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         links=Links(app.config["SECRET_KEY"], app.config["PUBLIC_URL"]),
         config=app.config,
         polisher=BedrockPolisher.from_config(app.config),
+        texter=make_texter(app.config),
     )
     app.extensions["cartback"] = runtime
 
