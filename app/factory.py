@@ -66,7 +66,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["cartback"] = runtime
 
-    from app.web import mail_events, ops, shopper, webhooks
+    from app.web import mail_events, ops, shopper, sms_events, webhooks
     from app.web.admin import views as admin
 
     app.register_blueprint(webhooks.bp)
@@ -77,6 +77,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(ops.bp)
     app.register_blueprint(mail_events.bp)
+    app.register_blueprint(sms_events.bp)
     _count_deliveries(app)
     _refuse_nul_characters(app)
     _register_errors(app)

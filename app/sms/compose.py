@@ -40,6 +40,12 @@ def plain(text: str) -> str:
     return " ".join(CONTROL.sub(" ", text.translate(PLAIN)).split())
 
 
+def _clip_words(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a space when there is one."""
+    head = text[:limit + 1]
+    return (head.rsplit(" ", 1)[0] if " " in head else text[:limit]).rstrip()
+
+
 def _body(store: str, opening: str, offer: str, link: str) -> str:
     words = [f"{store}:", opening, offer, link, OPT_OUT]
     return " ".join(w for w in words if w)
@@ -52,7 +58,7 @@ def compose(*, store_name: str, move: str, saved_link: bool, link: str,
     store = plain(store_name) or "Your store"
     offer = f"Code {plain(offer_code)}." if offer_code else ""
     short_store = store if len(store) <= SHORT_STORE_NAME else (
-        store[:SHORT_STORE_NAME - 3].rstrip() + "...")
+        _clip_words(store, SHORT_STORE_NAME - 3) + "...")
     candidates = [_body(store, plain(opening) or default, offer, link),
                   _body(store, default, offer, link),
                   _body(store, "", offer, link),
