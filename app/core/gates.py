@@ -85,13 +85,17 @@ class GateContext:
 
 def channel_for(ctx: GateContext) -> str:
     """The store's channel for this step; `sms_if_no_email` texts only when
-    email cannot be used (no usable address, or no consent for email)."""
+    email cannot be used (no usable address, or no consent for email) and a
+    text can (a number with SMS consent); when neither can, it stays email,
+    whose skip says why."""
     choice = ctx.rules.channel_for(ctx.move)
     if choice != "sms_if_no_email":
         return choice
     as_email = replace(ctx, channel=EMAIL)
     email_ok = isinstance(address(as_email), Pass) and isinstance(consent(as_email), Pass)
-    return EMAIL if email_ok else SMS
+    as_sms = replace(ctx, channel=SMS)
+    sms_ok = isinstance(address(as_sms), Pass) and isinstance(consent(as_sms), Pass)
+    return SMS if sms_ok and not email_ok else EMAIL
 
 
 Gate = Callable[[GateContext], Verdict]
