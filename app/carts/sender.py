@@ -121,7 +121,7 @@ def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: d
     address = cart.phone if channel == gates.SMS else cart.email
     verdict = gates.run(ctx)
     if isinstance(verdict, gates.HoldOut):
-        return _hold_out(session, cart, store, move, now)
+        return _hold_out(session, cart, store, move, now, channel, address)
     if isinstance(verdict, gates.Skip):
         session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=address,
                          channel=channel, result=SendResult.SKIPPED.value,
@@ -172,9 +172,11 @@ def holdout_bucket(store: Store, cart: Cart) -> int:
     return holdout.bucket(tombstones.digest(store, "holdout", key))
 
 
-def _hold_out(session: Session, cart: Cart, store: Store, move: str, now: datetime) -> Attempt:
-    session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=cart.email,
-                     result=SendResult.HELD_OUT.value, reason="holdout", created_at=now))
+def _hold_out(session: Session, cart: Cart, store: Store, move: str, now: datetime,
+              channel: str, address: str | None) -> Attempt:
+    session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=address,
+                     channel=channel, result=SendResult.HELD_OUT.value, reason="holdout",
+                     created_at=now))
     _advance(cart, move, now)
     log.info("reminder held back (holdout group)",
              extra={"store_id": store.id, "cart_id": cart.id, "move": move})

@@ -116,7 +116,10 @@ def address(ctx: GateContext) -> Verdict:
     """Gate 1: only the address the shopper gave; never guessed, and only a valid one.
     A text goes only to the number the shopper gave with their SMS consent."""
     if ctx.channel == SMS:
-        return PASS if ctx.phone else Skip("no_phone")
+        if ctx.phone:
+            return PASS
+        # A shopper who said no to texts is not "missing a number": say why.
+        return Skip("no_sms_consent" if ctx.sms_consent is False else "no_phone")
     if not (ctx.email and ctx.email.strip()):
         return Skip("no_email")
     return PASS if addresses.deliverable(ctx.email) else Skip("invalid_address")
