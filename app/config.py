@@ -11,6 +11,7 @@ given and are checked by that integration's own config.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -104,6 +105,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DEFAULT_FROM_EMAIL", str, None,
             "From address of a store that has not set its own (default: no-reply@ the "
             "host of PUBLIC_URL); use an address your mail service may send from"),
+    Setting("SMS_BACKEND", str, "outbox", "where texts go (SMS steps)", choices=("outbox", "aws")),
+    Setting("SMS_OUTBOX_DIR", str, f"{INSTANCE}/sms-outbox",
+            "folder of .json texts (SMS outbox backend)"),
+    Setting("SMS_ORIGINATION_IDENTITY", str, None,
+            "what texts are sent from (aws backend): a phone number, sender id, pool id or "
+            "its ARN, in AWS End User Messaging SMS"),
+    Setting("SMS_CONFIGURATION_SET", str, None,
+            "End User Messaging SMS configuration set (for delivery events)"),
+    Setting("SMS_MAX_PRICE", str, None,
+            "most a text may cost in USD (e.g. 0.05); dearer texts are refused by AWS"),
+    Setting("SMS_SNS_TOPIC_ARNS", str, None,
+            "comma-separated SNS topic ARNs whose inbound texts (STOP) we accept"),
     Setting("BEDROCK_MODEL_ID", str, None, "turns the polished opening line on"),
     Setting("POLISH_TIMEOUT_MS", int, 2000, "time budget of the polishing call",
             minimum=50, maximum=30_000),
@@ -204,6 +217,13 @@ def _validate(config: Mapping[str, Any]) -> None:
         raise ConfigError(f"{PREFIX}PUBLIC_URL must start with https:// (it is {public_url!r}): "
                           "every email's unsubscribe link is built from it and must be https "
                           "outside development on localhost.")
+    if config["SMS_BACKEND"] == "aws" and not config.get("SMS_ORIGINATION_IDENTITY"):
+        raise ConfigError(f"{PREFIX}SMS_BACKEND is aws: set {PREFIX}SMS_ORIGINATION_IDENTITY "
+                          "to the phone number, sender id or pool texts are sent from.")
+    max_price = config.get("SMS_MAX_PRICE")
+    if max_price and not re.fullmatch(r"[0-9]{0,2}\.[0-9]{1,5}", str(max_price)):
+        raise ConfigError(f"{PREFIX}SMS_MAX_PRICE is a price in USD such as 0.05, "
+                          f"not {max_price!r}.")
     url = str(config["DATABASE_URL"])
     if not url.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"{PREFIX}DATABASE_URL must be a sqlite:// or postgresql:// URL.")

@@ -111,9 +111,17 @@ def build_scenario(start: datetime, count: int, rng: random.Random,
         if kind == "no_email":
             continue
         saved = kind == "saved"
+        # A third of the abandoned carts (decided without a random draw, so the
+        # other stories play as before) leave no email, but a mobile number with
+        # SMS consent: the store texts when email cannot be used.
+        texted = kind == "abandoned" and n % 3 == 1
         checkout_at = at + timedelta(minutes=rng.randint(2, 20))
-        checkout = _cart_body(cart_id, "checkout.started", checkout_at, rng, email=email,
+        checkout = _cart_body(cart_id, "checkout.started", checkout_at, rng,
+                              email=None if texted else email,
                               saved=saved, items=updated["items"], name=name, tz=tz)
+        if texted:
+            checkout.update(phone=f"+44 7911 {123000 + n}", accepts_sms_marketing=True,
+                            timezone="Europe/London")
         scenario.add(checkout_at, lambda b=checkout: post(b))
         if kind == "bought":
             paid_at = checkout_at + timedelta(minutes=rng.randint(3, 90))
@@ -163,6 +171,7 @@ def run_demo(outbox_dir: str, cart_count: int, seed: int, holdout_percent: int =
         "INSTANCE_PATH": str(workdir),
         "DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}",
         "OUTBOX_DIR": str(outbox),
+        "SMS_OUTBOX_DIR": str(outbox / "sms"),
         "PUBLIC_URL": "http://localhost:5000",
         "RUN_SCHEDULER": False,
         "LOG_LEVEL": "WARNING",
@@ -174,7 +183,9 @@ def run_demo(outbox_dir: str, cart_count: int, seed: int, holdout_percent: int =
                              domain="demo-shop.example", timezone="Europe/London",
                              from_email="hello@demo-shop.example")
         store.settings = {"postal_address": "1 Demo Street, London",
-                          "holdout_percent": holdout_percent}
+                          "holdout_percent": holdout_percent,
+                          "first_channel": "sms_if_no_email",
+                          "second_channel": "sms_if_no_email"}
         store_id, secret = store.id, store.webhook_secret
     client = app.test_client()
     answers: Counter[int] = Counter()
@@ -241,9 +252,9 @@ def _summary(runtime: Any, store_id: int, answers: Counter[int], outbox: Path) -
             select(Cart.status, func.count()).where(Cart.store_id == store_id)
             .group_by(Cart.status)).all())
         sends = session.execute(
-            select(Send.move, Send.result, Send.reason, func.count())
+            select(Send.move, Send.channel, Send.result, Send.reason, func.count())
             .where(Send.store_id == store_id)
-            .group_by(Send.move, Send.result, Send.reason)).all()
+            .group_by(Send.move, Send.channel, Send.result, Send.reason)).all()
     rows: list[tuple[str, str]] = [
         ("Carts seen", str(sum(statuses.values()))),
         ("Webhook answers", ", ".join(f"{code}: {n}" for code, n in sorted(answers.items()))),
@@ -251,8 +262,10 @@ def _summary(runtime: Any, store_id: int, answers: Counter[int], outbox: Path) -
     for status in ("active", "reminded", "recovered", "bought", "expired", "stopped"):
         if statuses.get(status):
             rows.append((f"  carts {status}", str(statuses[status])))
-    for move, result, reason, count in sorted(sends, key=lambda r: (r[0], r[1], r[2] or "")):
-        label = f"{move} reminder {result}" + (f" ({reason})" if reason else "")
+    for move, channel, result, reason, count in sorted(
+            sends, key=lambda r: (r[0], r[1], r[2], r[3] or "")):
+        by = " by SMS" if channel == "sms" else ""
+        label = f"{move} reminder{by} {result}" + (f" ({reason})" if reason else "")
         rows.append((label, str(count)))
     width = max(len(label) for label, _ in rows)
     click.echo("")
@@ -265,3 +278,6 @@ def _summary(runtime: Any, store_id: int, answers: Counter[int], outbox: Path) -
     click.echo(f"{len(emails)} emails written to {outbox}")
     if emails:
         click.echo(f"Open one in any mail client, e.g. {emails[0]}")
+    texts = sorted((outbox / "sms").glob("*.json")) if (outbox / "sms").exists() else []
+    if texts:
+        click.echo(f"{len(texts)} texts written to {outbox / 'sms'}, e.g. {texts[0]}")

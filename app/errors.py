@@ -163,6 +163,14 @@ class MailPaused(DeliveryError):
         self.store_level = store_level
 
 
+class SmsOptedOut(DeliveryError):
+    """The SMS provider holds the number as opted out (a STOP it saw, or one pushed
+    to its list): a permanent refusal, and the number joins our unsubscribe list."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, transient=False)
+
+
 class UnsafeMessage(DeliveryError):
     """The built message failed the header check; it is never handed to a backend."""
 

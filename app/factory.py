@@ -22,6 +22,7 @@ from app.mail.backends import make_mailer
 from app.mail.links import Links
 from app.mail.polish import BedrockPolisher
 from app.runtime import Runtime
+from app.sms.backends import make_texter
 from app.web import MAX_ROW_ID, has_nul
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,10 +62,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         links=Links(app.config["SECRET_KEY"], app.config["PUBLIC_URL"]),
         config=app.config,
         polisher=BedrockPolisher.from_config(app.config),
+        texter=make_texter(app.config),
     )
     app.extensions["cartback"] = runtime
 
-    from app.web import mail_events, ops, shopper, webhooks
+    from app.web import mail_events, ops, shopper, sms_events, webhooks
     from app.web.admin import emails  # noqa: F401 - adds the Emails page to the admin blueprint
     from app.web.admin import views as admin
 
@@ -76,6 +78,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(ops.bp)
     app.register_blueprint(mail_events.bp)
+    app.register_blueprint(sms_events.bp)
     _count_deliveries(app)
     _refuse_nul_characters(app)
     _register_errors(app)

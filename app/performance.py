@@ -100,6 +100,7 @@ def _cents(amounts: dict[str, Decimal]) -> dict[str, Decimal]:
 # -- per step ---------------------------------------------------------------------------------
 
 STEPS = ("first", "second")
+CHANNELS = ("email", "sms")
 REACHED = (SendResult.SENT.value, SendResult.UNKNOWN.value)
 
 
@@ -140,6 +141,7 @@ class _Message:
     step: str
     at: datetime
     in_period: bool
+    channel: str = "email"
 
 
 def _attributed(messages: list[_Message], clicks: list[datetime], ordered_at: datetime,
@@ -172,17 +174,18 @@ def step_report(session: Session, store_id: int, start: datetime, end: datetime,
     A recovered cart's order (intake decided it was recovered: it came within
     the attribution window of a reminder) is attributed to the last reminder
     the shopper clicked within the window before the order, else to the last
-    reminder sent within it. Only email exists as a channel so far.
+    reminder sent within it. Email rows are always there; an SMS row once a
+    step has texts in the period.
     """
     in_period = select(Send.cart_id).where(
         Send.store_id == store_id, Send.result.in_(REACHED),
         Send.created_at >= start, Send.created_at < end)
     messages: dict[int, list[_Message]] = defaultdict(list)
-    for cart_id, move, created in session.execute(
-            select(Send.cart_id, Send.move, Send.created_at)
+    for cart_id, move, created, channel in session.execute(
+            select(Send.cart_id, Send.move, Send.created_at, Send.channel)
             .where(Send.cart_id.in_(in_period), Send.result.in_(REACHED))
             .order_by(Send.created_at)):
-        messages[cart_id].append(_Message(move, created, start <= created < end))
+        messages[cart_id].append(_Message(move, created, start <= created < end, channel))
     activity: dict[tuple[int, str], list[datetime]] = defaultdict(list)
     for cart_id, kind, occurred in session.execute(
             select(Activity.cart_id, Activity.kind, Activity.occurred_at)
@@ -195,23 +198,26 @@ def step_report(session: Session, store_id: int, start: datetime, end: datetime,
                                  .where(Cart.id.in_(in_period),
                                         Cart.status == CartStatus.RECOVERED.value))}
 
-    rows = {step: StepNumbers(step, "email") for step in STEPS}
-    revenue: dict[str, defaultdict[str, Decimal]] = {s: defaultdict(Decimal) for s in STEPS}
+    rows = {(step, channel): StepNumbers(step, channel) for step in STEPS
+            for channel in CHANNELS}
+    revenue: dict[tuple[str, str], defaultdict[str, Decimal]] = {
+        key: defaultdict(Decimal) for key in rows}
     for cart_id, sent in messages.items():
         clicks = activity[(cart_id, "click")]
         for message in sent:
-            if not message.in_period or message.step not in rows:
+            if not message.in_period or (message.step, message.channel) not in rows:
                 continue
-            row = rows[message.step]
+            row = rows[(message.step, message.channel)]
             row.sent += 1
             row.clicked += _clicked(message, sent, clicks)
             row.unsubscribed += _clicked(message, sent, activity[(cart_id, "unsubscribed")])
         if cart_id in orders and orders[cart_id][0] is not None:
             ordered_at, total, currency = orders[cart_id]
             credited = _attributed(sent, clicks, ordered_at, window)
-            if credited is not None and credited.in_period and credited.step in rows:
-                rows[credited.step].recovered += 1
-                revenue[credited.step][currency or ""] += total or Decimal(0)
-    for step, row in rows.items():
-        row.revenue = _cents(revenue[step])
-    return list(rows.values())
+            key = (credited.step, credited.channel) if credited is not None else None
+            if credited is not None and credited.in_period and key in rows:
+                rows[key].recovered += 1
+                revenue[key][currency or ""] += total or Decimal(0)
+    for key, row in rows.items():
+        row.revenue = _cents(revenue[key])
+    return [row for row in rows.values() if row.channel == "email" or row.sent]

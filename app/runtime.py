@@ -17,6 +17,7 @@ from app.db.crypto import fernet_for
 from app.db.session import Database
 from app.mail.backends import Mailer
 from app.mail.links import Links
+from app.sms.backends import Texter
 from scheduler import NullTimers, Timers
 
 
@@ -40,6 +41,7 @@ class Runtime:
     timers: Timers = field(default_factory=NullTimers)
     polisher: Polisher | None = None
     clock: Callable[[], datetime] = real_now
+    texter: Texter | None = None  # SMS steps (app.sms); None: texts fail as not configured
 
     def fernet(self) -> Fernet:
         """The key that encrypts stored platform credentials (see app.db.crypto)."""

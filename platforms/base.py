@@ -77,6 +77,10 @@ class CartEvent:
     return_url: str | None = None
     saved_link: bool = False
     marketing_consent: bool | None = None
+    # The number the shopper agreed to receive marketing texts at (E.164) and
+    # that explicit SMS consent; never a phone given for other purposes.
+    phone: str | None = None
+    sms_consent: bool | None = None
     # The platform's delivery/event id, for dedupe. An adapter that turns one
     # delivery into several events gives each its own id.
     delivery_id: str | None = None

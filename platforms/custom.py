@@ -86,6 +86,9 @@ class CustomAdapter:
             return_url=fields.http_url(body.get("return_url"), "return_url"),
             saved_link=bool(fields.flag(body.get("saved_link"), "saved_link")),
             marketing_consent=fields.flag(body.get("accepts_marketing"), "accepts_marketing"),
+            phone=fields.phone(body.get("phone"), "phone",
+                               region=fields.or_none(fields.country, body.get("country"))),
+            sms_consent=fields.flag(body.get("accepts_sms_marketing"), "accepts_sms_marketing"),
             delivery_id=fields.ident(body.get("event_id"), "event_id"),
             order_ref=fields.ident(body.get("order_id"), "order_id"),
         )]

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+
 from platforms.base import BadPayload
 
 T = TypeVar("T")
@@ -27,6 +29,7 @@ T = TypeVar("T")
 # One address, no display name, no list: "a@x.io, b@x.io" or "Ada <a@x.io>" is refused.
 EMAIL_RE = re.compile(r"^[^@\s,;<>\"()]+@[^@\s,;<>\"()]+\.[^@\s,;<>\"()]+$")
 MAX_EMAIL = 320  # RFC 3696 errata: 64 local + @ + 255 domain
+MAX_PHONE_TEXT = 40  # "+1 (212) 555-0100 ext. 12" and the like, with room to spare
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 ZONE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$")
@@ -181,6 +184,25 @@ def email(value: Any, where: str) -> str | None:
     if address is not None and not EMAIL_RE.match(address):
         raise BadPayload(where, "must be one email address")
     return address
+
+
+def phone(value: Any, where: str, *, region: str | None = None) -> str | None:
+    """A valid phone number in E.164 (+12125550100); "" is None.
+
+    `region` (ISO 3166, the shopper's country) reads a national number such as
+    "020 7946 0018"; without one only the international form (+44...) is read.
+    """
+    raw = text(value, where, max_len=MAX_PHONE_TEXT)
+    if raw is None:
+        return None
+    try:
+        number = phonenumbers.parse(raw, (region or "").upper() or None)
+    except phonenumbers.NumberParseException as err:
+        raise BadPayload(where, "must be a phone number in international form "
+                                "(+44 20 7946 0018)") from err
+    if not phonenumbers.is_valid_number(number):
+        raise BadPayload(where, "is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def zone(value: Any) -> str | None:

@@ -14,6 +14,11 @@
  * ?cartback_saved=1 and the flag travels with the snapshot. A page opened
  * through a reminder's restore link carries ?cartback_token=… (the original
  * cart's token), which this device then reports under.
+ *
+ * SMS (only where the store's checkout asks for SMS marketing consent):
+ * data-sms-consent names the consent tick box and data-sms-phone the number
+ * field (CSS selectors, e.g. "#cartback_sms_consent" and "#billing_phone").
+ * The number is sent only while the box is ticked; unticked says "no".
  */
 (function () {
   "use strict";
@@ -63,6 +68,19 @@
     return EMAIL.test(value) ? value : null;
   }
 
+  // {phone, sms_consent, country} from the store's own consent box, or {} without one.
+  function smsConsent() {
+    var box = script.dataset.smsConsent && document.querySelector(script.dataset.smsConsent);
+    if (!box) { return {}; }
+    if (!box.checked) { return { sms_consent: false }; }
+    var phone = script.dataset.smsPhone && document.querySelector(script.dataset.smsPhone);
+    var country = document.querySelector("#billing_country");
+    return {
+      sms_consent: true, phone: phone && phone.value ? phone.value.trim() : null,
+      country: country && country.value ? country.value : null
+    };
+  }
+
   function slim(cart) {
     return {
       items: (cart.items || []).map(function (item) {
@@ -92,12 +110,15 @@
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (cart) {
         if (!cart || !cart.items || !cart.items.length) { return; }
-        var body = JSON.stringify({
+        var snapshot = {
           cart_token: cartToken(), cart_hash: cookie("woocommerce_cart_hash"),
           cart: slim(cart), email: emailTyped(), saved_link: savedLink(), cart_url: cartUrl,
           locale: navigator.language || null,
           timezone: (Intl.DateTimeFormat().resolvedOptions() || {}).timeZone || null
-        });
+        };
+        var sms = smsConsent();
+        for (var key in sms) { snapshot[key] = sms[key]; }
+        var body = JSON.stringify(snapshot);
         if (body === last) { return; }  // nothing changed since the last snapshot
         last = body;
         return fetch(endpoint, {
@@ -130,7 +151,9 @@
   };
   document.addEventListener("change", function (event) {
     var target = event.target;
-    if (target && target.matches && target.matches("#email, #billing_email, input[type=email]")) {
+    var smsFields = [script.dataset.smsConsent, script.dataset.smsPhone].filter(Boolean).join(", ");
+    if (target && target.matches && (target.matches("#email, #billing_email, input[type=email]") ||
+        (smsFields && target.matches(smsFields)))) {
       soon();
     }
   });

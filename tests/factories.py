@@ -144,3 +144,41 @@ def held_at_first(engine: Any, statement_start: str, parties: int = 2) -> Iterat
         yield
     finally:
         event.remove(engine, "before_cursor_execute", hold)
+
+
+SNS_CERT_URL = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-abc.pem"
+
+
+def sns_signer() -> tuple[Any, bytes]:
+    """An RSA key and its self-signed certificate (PEM), standing in for SNS's."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    return key, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def sns_signed(signer: tuple[Any, bytes], message: dict[str, Any], *, topic: str,
+               version: str = "2", message_id: str = "m-1") -> dict[str, Any]:
+    """`message` as SNS would deliver it from `topic`: envelope fields and a real signature."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from app.mail import sns
+
+    message = {"TopicArn": topic, "MessageId": message_id,
+               "Timestamp": "2026-11-23T13:00:00.000Z", "SignatureVersion": version,
+               "SigningCertURL": SNS_CERT_URL, **message}
+    digest = hashes.SHA1() if version == "1" else hashes.SHA256()  # noqa: S303 - SNS v1
+    signature = signer[0].sign(sns.canonical(message), padding.PKCS1v15(), digest)
+    return {**message, "Signature": base64.b64encode(signature).decode()}

@@ -42,6 +42,7 @@ LAYERS = {
     # The database flows and mail run from the worker and the CLI without a request.
     "domain": (
         modules_under("app.carts") + modules_under("app.privacy") + modules_under("app.mail")
+        + modules_under("app.sms")
         + modules_under("app.db") + ["app.worker.periodic", "app.export", "app.runtime",
                                      "app.stores", "app.config", "app.errors"],
         FLASK,

@@ -46,7 +46,7 @@ from app.carts import delivery_outcomes, offers, sender
 from app.carts.history import REACHED_SHOPPER, lock_shoppers
 from app.carts.intake import next_wake
 from app.carts.wake import WakeResult, _from_default
-from app.core.addresses import normalize_email
+from app.core.addresses import identities, normalize_email
 from app.core.rules import Rules
 from app.core.waiter import Move, MoveKind, decide
 from app.db.models import (
@@ -141,6 +141,7 @@ class _Claim:
     due: datetime
     fingerprint: tuple[object, ...]
     overrides: dict[str, str]
+    channel: str = "email"
     delivered: sender.Delivered | None = None
     error: DeliveryError | None = None
     overtaken: str | None = None
@@ -216,10 +217,12 @@ def _claim(runtime: Runtime, cart_ids: Sequence[int], now: datetime) -> _Claimed
             due.append((cart, move.kind.value, cart.wake_at))
         if not due:
             return done
-        lock_shoppers(session, [(stores[c.store_id], c.email) for c, _, _ in due], now)
+        lock_shoppers(session, [(stores[c.store_id], who) for c, _, _ in due
+                                for who in identities(c.email, c.phone)], now)
         since = min(now - r.dnd_window for r in rules.values())
         history = BatchHistory(session, {c.store_id for c, _, _ in due},
-                               {a for c, _, _ in due if (a := normalize_email(c.email))}, since)
+                               {a for c, _, _ in due for a in identities(c.email, c.phone)},
+                               since)
         overrides = {sid: overrides_for(session, sid) for sid in {c.store_id for c, _, _ in due}}
         for cart, move, was_due in due:
             store = stores[cart.store_id]
@@ -231,10 +234,11 @@ def _claim(runtime: Runtime, cart_ids: Sequence[int], now: datetime) -> _Claimed
                 done.outcomes.append(_result(cart.id, move, attempt.result, attempt.reason,
                                              cart.wake_at, was_due, now))
                 continue
-            assert attempt.send_id is not None and cart.email is not None
-            history.claimed(store.id, cart.email, cart.id, now)
+            assert attempt.send_id is not None and attempt.address is not None
+            history.claimed(store.id, attempt.address, cart.id, now)
             done.claims.append(_Claim(cart, store, move, rules[store.id], attempt.send_id,
-                                      was_due, sender.fingerprint(cart), overrides[store.id]))
+                                      was_due, sender.fingerprint(cart), overrides[store.id],
+                                      attempt.channel))
     return done
 
 
@@ -271,7 +275,8 @@ def _deliver(runtime: Runtime, claims: list[_Claim], now: datetime) -> None:
     started = time.monotonic()
 
     for index, claim in enumerate(claims):
-        if f"store:{claim.store.id}" in paused_scopes or "backend" in paused_scopes:
+        if claim.channel == "email" and (f"store:{claim.store.id}" in paused_scopes
+                                         or "backend" in paused_scopes):
             claim.paused_behind = True
             continue
         if time.monotonic() - started >= HANDOVER_LIMIT_S:
@@ -298,7 +303,7 @@ def _deliver(runtime: Runtime, claims: list[_Claim], now: datetime) -> None:
                 mailer=runtime.mailer, polisher=runtime.polisher, overrides=claim.overrides,
                 unsubscribe_mailto=runtime.config.get("UNSUBSCRIBE_MAILTO"),
                 default_from=_from_default(claim.store, runtime), still_current=still_current,
-                offer=minted)
+                offer=minted, channel=claim.channel, texter=runtime.texter)
         except MailPaused as err:
             claim.error = err
             paused_scopes.add(f"store:{claim.store.id}" if err.store_level else "backend")
@@ -334,7 +339,7 @@ def _record(runtime: Runtime, claims: list[_Claim], now: datetime) -> list[WakeR
         for claim in sorted(claims, key=lambda c: c.paused_behind):
             cart, send = carts.get(claim.cart.id), sends.get(claim.send_id)
             outcome = _record_one(session, runtime, claim, cart, send, now, backend)
-            if claim.delivered is not None:
+            if claim.delivered is not None and claim.delivered.channel == "email":
                 delivered_stores.add(claim.store.id)
             wake_at = None
             if cart is not None:
@@ -383,7 +388,7 @@ def why_not_send_many(session: Session,
         Send.id.in_([send_id for send_id, _ in claims.values()]))).all())
     stores = {s.id: s for s in session.scalars(
         select(Store).where(Store.id.in_({c.store_id for c in carts.values()})))}
-    addresses = {(c.store_id, a) for c in carts.values() if (a := normalize_email(c.email))}
+    addresses = {(c.store_id, a) for c in carts.values() for a in identities(c.email, c.phone)}
     suppressed: dict[tuple[int, str], set[int | None]] = {}
     erased: set[tuple[int, str]] = set()
     if addresses:
@@ -423,8 +428,7 @@ def _verdict(cart: Cart | None, store: Store | None, send_result: str | None,
         return "uninstalled"
     if cart.status not in LIVE_STATUSES:
         return cart.ended_reason or cart.status
-    address = normalize_email(cart.email)
-    if address:
+    for address in identities(cart.email, cart.phone):
         scopes = suppressed.get((cart.store_id, address), set())
         if None in scopes or cart.id in scopes:
             return "unsubscribed"

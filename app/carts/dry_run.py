@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.carts.history import StoreHistory
-from app.carts.sender import holdout_bucket
+from app.carts.sender import gate_context
 from app.core import gates
 from app.core.addresses import normalize_email
 from app.core.rules import Rules
@@ -117,19 +117,17 @@ def _step(cart: Cart, state: _State, store: Store, rules: Rules, history: _Plann
     if move.kind is MoveKind.WAIT:
         return None, move.until
 
-    def entry(outcome: str, reason: str | None = None, until: datetime | None = None) -> Planned:
-        return Planned(at, store.id, cart.id, move.kind.value, "email", outcome, reason, until,
-                       cart.email)
-
     if move.kind is MoveKind.GIVE_UP:
         state.status = CartStatus.EXPIRED.value
-        return entry("give_up"), None
-    ctx = gates.GateContext(
-        cart_id=cart.id, move=move.kind.value, email=cart.email, timezone=cart.timezone,
-        locale=cart.locale, country=cart.country, marketing_consent=cart.marketing_consent,
-        now=at, rules=rules, history=history, mail_paused_until=paused_until,
-        holdout_bucket=holdout_bucket(store, cart),
-    )
+        return Planned(at, store.id, cart.id, move.kind.value, gates.EMAIL, "give_up",
+                       email=cart.email), None
+    ctx = gate_context(cart, store, move.kind.value, at, rules, history, paused_until)
+    address = cart.phone if ctx.channel == gates.SMS else cart.email
+
+    def entry(outcome: str, reason: str | None = None, until: datetime | None = None) -> Planned:
+        return Planned(at, store.id, cart.id, move.kind.value, ctx.channel, outcome, reason,
+                       until, address)
+
     verdict = gates.run(ctx)
     if isinstance(verdict, gates.Defer):
         return entry("deferred", verdict.reason, verdict.until), verdict.until
@@ -141,7 +139,7 @@ def _step(cart: Cart, state: _State, store: Store, rules: Rules, history: _Plann
         planned = entry("held_out", "holdout")
     else:
         state.status = CartStatus.REMINDED.value
-        history.planned.append((normalize_email(cart.email) or "", cart.id, at))
+        history.planned.append((normalize_email(address) or "", cart.id, at))
         planned = entry("send")
     after = decide(state, at, rules)
     next_at = None if after is None else (after.until if after.kind is MoveKind.WAIT else at)
@@ -153,6 +151,7 @@ REASON_WORDS = {
     "recently_reminded": "frequency cap", "no_consent": "no marketing consent",
     "no_email": "no email address", "invalid_address": "undeliverable address",
     "unsubscribed": "unsubscribed", "paused": "reminders paused", "holdout": "holdout group",
+    "no_phone": "no phone number for SMS", "no_sms_consent": "no SMS consent",
 }
 
 

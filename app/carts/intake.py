@@ -46,7 +46,7 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 # Fields copied from an event onto the row when the event carries them.
 DATA_FIELDS = (
     "email", "first_name", "timezone", "locale", "country", "currency", "total",
-    "return_url", "marketing_consent",
+    "return_url", "marketing_consent", "phone", "sms_consent",
 )
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,21 +32,23 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.carts.history import StoreHistory, lock_shopper
+from app.carts.history import StoreHistory, lock_shoppers
 from app.carts.offers import Minted
 from app.core import addresses, gates, holdout
-from app.core.addresses import normalize_email
+from app.core.addresses import identities, normalize_email
 from app.core.rules import Rules, effective
 from app.db.models import LIVE_STATUSES, Activity, Cart, CartStatus, Send, SendResult, Store
-from app.errors import DeliveryError, Overtaken
+from app.errors import DeliveryError, Overtaken, SmsOptedOut
 from app.mail import compose
 from app.mail.backends import Mailer
 from app.mail.backoff import retry_delay
 from app.mail.brand import brand_for
 from app.mail.links import Links
 from app.mail.message import Envelope, build
-from app.privacy import tombstones
+from app.privacy import suppressions, tombstones
 from app.runtime import Polisher
+from app.sms import texting
+from app.sms.backends import Texter
 from app.stores import from_address
 
 log = logging.getLogger(__name__)
@@ -64,12 +66,15 @@ class Attempt:
     reason: str | None = None
     send_id: int | None = None
     until: datetime | None = None
+    channel: str = gates.EMAIL
+    address: str | None = None  # where the claimed reminder goes: email or E.164 number
 
 
 def fingerprint(cart: Cart) -> tuple[Any, ...]:
     """Everything a reminder is built from or decided on, as read at the claim."""
     return (cart.status, cart.email, cart.first_name, cart.items, cart.total, cart.currency,
-            cart.locale, cart.saved_link, cart.return_url, cart.last_activity_at)
+            cart.locale, cart.saved_link, cart.return_url, cart.last_activity_at,
+            cart.phone, cart.sms_consent)
 
 
 def why_not_send(session: Session, cart_id: int, send_id: int,
@@ -85,7 +90,8 @@ def why_not_send(session: Session, cart_id: int, send_id: int,
         return "uninstalled"
     if cart.status not in LIVE_STATUSES:
         return cart.ended_reason or cart.status
-    if cart.email and StoreHistory(session, cart.store_id).is_suppressed(cart.email, cart.id):
+    history = StoreHistory(session, cart.store_id)
+    if any(history.is_suppressed(who, cart.id) for who in identities(cart.email, cart.phone)):
         return "unsubscribed"
     if tombstones.is_erased(session, cart.store, normalize_email(cart.email)):
         return "erased"
@@ -106,40 +112,57 @@ def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: d
     """Gates, then the claim. With `history` (app.carts.batch), the caller has
     already locked this cart's shopper and read their history under that lock."""
     if history is None:
-        # Gate 3 and the claim are one atomic step per shopper (across their carts).
-        lock_shopper(session, store, cart.email, now)
+        # Gate 3 and the claim are one atomic step per shopper (across their carts),
+        # known by email and by number (app.carts.batch locks the same way).
+        lock_shoppers(session, [(store, who) for who in identities(cart.email, cart.phone)],
+                      now)
         history = StoreHistory(session, store.id)
-    ctx = gates.GateContext(
-        cart_id=cart.id, move=move, email=cart.email, timezone=cart.timezone,
-        locale=cart.locale, country=cart.country, marketing_consent=cart.marketing_consent,
-        now=now, rules=rules, history=history,
-        mail_paused_until=mail_paused_until, holdout_bucket=holdout_bucket(store, cart),
-    )
+    ctx = gate_context(cart, store, move, now, rules, history, mail_paused_until)
+    channel = ctx.channel
+    address = cart.phone if channel == gates.SMS else cart.email
     verdict = gates.run(ctx)
     if isinstance(verdict, gates.HoldOut):
-        return _hold_out(session, cart, store, move, now)
+        return _hold_out(session, cart, store, move, now, channel, address)
     if isinstance(verdict, gates.Skip):
-        session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=cart.email,
-                         result=SendResult.SKIPPED.value, reason=verdict.reason, created_at=now))
+        session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=address,
+                         channel=channel, result=SendResult.SKIPPED.value,
+                         reason=verdict.reason, created_at=now))
         _advance(cart, move, now)
         log.info("reminder skipped", extra={"store_id": store.id, "cart_id": cart.id,
                                             "move": move, "reason": verdict.reason})
         return Attempt(SendResult.SKIPPED.value, verdict.reason)
     if isinstance(verdict, gates.Defer):
-        session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=cart.email,
-                         result=SendResult.DEFERRED.value, reason=verdict.reason, created_at=now))
+        session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=address,
+                         channel=channel, result=SendResult.DEFERRED.value,
+                         reason=verdict.reason, created_at=now))
         cart.wake_at = verdict.until
         return Attempt(SendResult.DEFERRED.value, verdict.reason, until=verdict.until)
 
-    claim = Send(store_id=store.id, cart_id=cart.id, move=move, address=cart.email,
-                 result=SendResult.CLAIMED.value, created_at=now)
+    claim = Send(store_id=store.id, cart_id=cart.id, move=move, address=address,
+                 channel=channel, result=SendResult.CLAIMED.value, created_at=now)
     try:
         with session.begin_nested():
             session.add(claim)
     except IntegrityError:
         return _already_claimed(session, cart, move, now)
     cart.wake_at = now + CLAIM_LEASE
-    return Attempt(SendResult.CLAIMED.value, send_id=claim.id)
+    return Attempt(SendResult.CLAIMED.value, send_id=claim.id, channel=channel,
+                   address=address)
+
+
+def gate_context(cart: Cart, store: Store, move: str, now: datetime, rules: Rules,
+                 history: gates.History,
+                 mail_paused_until: datetime | None = None) -> gates.GateContext:
+    """What the gates see of this cart, with the step's channel chosen (the wake
+    and the dry run ask the same questions)."""
+    ctx = gates.GateContext(
+        cart_id=cart.id, move=move, email=cart.email, timezone=cart.timezone,
+        locale=cart.locale, country=cart.country, marketing_consent=cart.marketing_consent,
+        now=now, rules=rules, history=history,
+        mail_paused_until=mail_paused_until, holdout_bucket=holdout_bucket(store, cart),
+        phone=cart.phone, sms_consent=cart.sms_consent,
+    )
+    return replace(ctx, channel=gates.channel_for(ctx))
 
 
 def holdout_bucket(store: Store, cart: Cart) -> int:
@@ -150,9 +173,11 @@ def holdout_bucket(store: Store, cart: Cart) -> int:
     return holdout.bucket(tombstones.digest(store, "holdout", key))
 
 
-def _hold_out(session: Session, cart: Cart, store: Store, move: str, now: datetime) -> Attempt:
-    session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=cart.email,
-                     result=SendResult.HELD_OUT.value, reason="holdout", created_at=now))
+def _hold_out(session: Session, cart: Cart, store: Store, move: str, now: datetime,
+              channel: str, address: str | None) -> Attempt:
+    session.add(Send(store_id=store.id, cart_id=cart.id, move=move, address=address,
+                     channel=channel, result=SendResult.HELD_OUT.value, reason="holdout",
+                     created_at=now))
     _advance(cart, move, now)
     log.info("reminder held back (holdout group)",
              extra={"store_id": store.id, "cart_id": cart.id, "move": move})
@@ -209,6 +234,7 @@ class Delivered:
     # Why the merchant's edited template failed on this cart (the default was sent).
     fallback: str | None = None
     offer: Minted | None = None  # the recovery code the message carried
+    channel: str = gates.EMAIL
 
 
 def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
@@ -217,9 +243,15 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
                         unsubscribe_mailto: str | None = None,
                         default_from: str | None = None,
                         still_current: Callable[[], str | None] | None = None,
-                        offer: Minted | None = None) -> Delivered:
+                        offer: Minted | None = None, channel: str = gates.EMAIL,
+                        texter: Texter | None = None) -> Delivered:
     """Render and send; raises DeliveryError, or Overtaken when `still_current`
     (asked just before the hand-over) names something that happened meanwhile."""
+    if channel == gates.SMS:
+        message_id = texting.deliver(cart, store, move, now, links=links, texter=texter,
+                                     still_current=still_current, offer=offer)
+        return Delivered(message_id, polished=False, template=f"sms:{move}", offer=offer,
+                         channel=gates.SMS)
     settings = effective(store.settings)
     ctx = mail_context(cart, store, links, offer)
     name = compose.template_for(move, cart.saved_link)
@@ -330,6 +362,9 @@ def record_delivery(session: Session, cart: Cart | None, send: Send | None, now:
 
     assert error is not None
     send.result = SendResult.FAILED.value
+    if isinstance(error, SmsOptedOut) and send.address:
+        # The provider's opt-out list knew of a STOP we did not: keep both lists one.
+        suppressions.add(session, cart.store_id, send.address, source="sms_stop", now=now)
     if not live:
         send.reason = f"failed: {error.reason}"[:200]
         return Attempt(SendResult.FAILED.value, send.reason, send.id)

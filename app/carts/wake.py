@@ -88,7 +88,7 @@ def _wake(runtime: Runtime, cart_id: int,
                 cart.wake_at = next_wake(cart, now, rules)
             return WakeResult(cart_id, move.kind.value, attempt.result, attempt.reason,
                               cart.wake_at), due
-        send_id = attempt.send_id
+        send_id, channel = attempt.send_id, attempt.channel
         claimed = sender.fingerprint(cart)
         overrides = overrides_for(session, store.id)
 
@@ -113,7 +113,7 @@ def _wake(runtime: Runtime, cart_id: int,
             polisher=runtime.polisher, overrides=overrides,
             unsubscribe_mailto=runtime.config.get("UNSUBSCRIBE_MAILTO"),
             default_from=_from_default(store, runtime),
-            still_current=still_current, offer=minted,
+            still_current=still_current, offer=minted, channel=channel, texter=runtime.texter,
         )
     except DeliveryError as err:
         error = err
@@ -135,7 +135,7 @@ def _wake(runtime: Runtime, cart_id: int,
             outcome = delivery_outcomes.record_unknown(session, cart, send, error, now)
         else:
             outcome = sender.record_delivery(session, cart, send, now, delivered, error)
-            if delivered is not None:
+            if delivered is not None and delivered.channel == "email":
                 breaker.close(session, runtime.mailer.name, store.id, now)
         if cart is None:
             return WakeResult(cart_id, move.kind.value, outcome.result, outcome.reason), due

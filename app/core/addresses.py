@@ -31,6 +31,13 @@ def normalize_email(address: str | None) -> str | None:
     return cleaned or None
 
 
+def identities(email: str | None, phone: str | None) -> tuple[str, ...]:
+    """A shopper as the unsubscribe list and the frequency cap know them: the
+    normalized email and the E.164 number, so either channel's opt-out or
+    reminder counts for both."""
+    return tuple(i for i in (normalize_email(email), phone) if i)
+
+
 def deliverable(email: str | None) -> str | None:
     """The ASCII form to put on the envelope, or None when we must not send to it."""
     if not email or not email.strip():

@@ -9,12 +9,15 @@ so each gate tests without a database or a request.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from app.core import addresses, holdout, quiet_hours
+from app.core import addresses, holdout, phones, quiet_hours
 from app.core.rules import Rules
+
+EMAIL = "email"
+SMS = "sms"
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,32 @@ class GateContext:
     mail_paused_until: datetime | None = None
     # The shopper's place in 0..9999 from a keyed hash (app.core.holdout.bucket).
     holdout_bucket: int | None = None
+    # The step's channel (`channel_for` picks it) and what SMS needs: the
+    # number (E.164) and the shopper's explicit SMS marketing consent.
+    channel: str = EMAIL
+    phone: str | None = None
+    sms_consent: bool | None = None
+
+    @property
+    def identities(self) -> tuple[str, ...]:
+        """The shopper as the unsubscribe list and the frequency cap know them:
+        email and number, so an opt-out or a reminder on either channel counts."""
+        return addresses.identities(self.email, self.phone)
+
+
+def channel_for(ctx: GateContext) -> str:
+    """The store's channel for this step; `sms_if_no_email` texts only when
+    email cannot be used (no usable address, or no consent for email) and a
+    text can (a number with SMS consent); when neither can, it stays email,
+    whose skip says why."""
+    choice = ctx.rules.channel_for(ctx.move)
+    if choice != "sms_if_no_email":
+        return choice
+    as_email = replace(ctx, channel=EMAIL)
+    email_ok = isinstance(address(as_email), Pass) and isinstance(consent(as_email), Pass)
+    as_sms = replace(ctx, channel=SMS)
+    sms_ok = isinstance(address(as_sms), Pass) and isinstance(consent(as_sms), Pass)
+    return SMS if sms_ok and not email_ok else EMAIL
 
 
 Gate = Callable[[GateContext], Verdict]
@@ -77,21 +106,31 @@ def paused(ctx: GateContext) -> Verdict:
 
 
 def postal_address(ctx: GateContext) -> Verdict:
-    """Compliance: every reminder carries the store's postal address, so none goes without one."""
+    """Compliance: every email carries the store's postal address, so none goes without one."""
+    if ctx.channel == SMS:
+        return PASS  # a text names the store; anti-spam law asks no postal address of it
     return PASS if ctx.rules.postal_address.strip() else Skip("no_postal_address")
 
 
 def address(ctx: GateContext) -> Verdict:
-    """Gate 1: only the address the shopper gave; never guessed, and only a valid one."""
+    """Gate 1: only the address the shopper gave; never guessed, and only a valid one.
+    A text goes only to the number the shopper gave with their SMS consent."""
+    if ctx.channel == SMS:
+        if ctx.phone:
+            return PASS
+        # A shopper who said no to texts is not "missing a number": say why.
+        return Skip("no_sms_consent" if ctx.sms_consent is False else "no_phone")
     if not (ctx.email and ctx.email.strip()):
         return Skip("no_email")
     return PASS if addresses.deliverable(ctx.email) else Skip("invalid_address")
 
 
 def unsubscribed(ctx: GateContext) -> Verdict:
-    """Gate 3a: the store's unsubscribe list, for this cart or for all reminders."""
-    assert ctx.email is not None
-    return Skip("unsubscribed") if ctx.history.is_suppressed(ctx.email, ctx.cart_id) else PASS
+    """Gate 3a: the store's unsubscribe list, for this cart or for all reminders
+    (an email unsubscribe stops texts too, and a STOP stops emails)."""
+    if any(ctx.history.is_suppressed(who, ctx.cart_id) for who in ctx.identities):
+        return Skip("unsubscribed")
+    return PASS
 
 
 def consent(ctx: GateContext) -> Verdict:
@@ -99,7 +138,10 @@ def consent(ctx: GateContext) -> Verdict:
 
     `subscribers_only` needs an explicit yes; `by_region` needs it only where
     the law asks for opt-in (EU/EEA/UK, judged by country, else locale).
+    A text always needs the shopper's explicit SMS consent, whatever the policy.
     """
+    if ctx.channel == SMS:
+        return PASS if ctx.sms_consent is True else Skip("no_sms_consent")
     policy = ctx.rules.consent_policy
     if policy == "all" or ctx.marketing_consent is True:
         return PASS
@@ -116,16 +158,27 @@ def frequency_cap(ctx: GateContext) -> Verdict:
     do-not-disturb window. The reason keeps its old name, `recently_reminded`,
     so the merchant's numbers read the same before and after.
     """
-    assert ctx.email is not None
     if ctx.rules.dnd_window <= timedelta(0):
         return PASS
     since = ctx.now - ctx.rules.dnd_window
-    count = ctx.history.reminders_about_other_carts_since(ctx.email, ctx.cart_id, since)
+    count = sum(ctx.history.reminders_about_other_carts_since(who, ctx.cart_id, since)
+                for who in ctx.identities)
     return Skip("recently_reminded") if count >= ctx.rules.cap_reminders else PASS
 
 
 def quiet(ctx: GateContext) -> Verdict:
-    """Gate 2: never in quiet hours (shopper's zone when known, else the store's)."""
+    """Gate 2: never in quiet hours (shopper's zone when known, else the store's).
+
+    Texts keep the store's SMS window, in the shopper's zone, else every zone
+    their number may ring in, else the store's.
+    """
+    if ctx.channel == SMS:
+        names = (ctx.timezone,) if ctx.timezone else phones.zones(ctx.phone)
+        zones = tuple(quiet_hours.zone(n, ctx.rules.store_timezone) for n in names) or (
+            quiet_hours.zone(None, ctx.rules.store_timezone),)
+        until = quiet_hours.next_allowed_in_all(ctx.now, ctx.rules.sms_quiet_start,
+                                                ctx.rules.sms_quiet_end, zones)
+        return PASS if until is None else Defer(until, "quiet_hours")
     tz = quiet_hours.zone(ctx.timezone, ctx.rules.store_timezone)
     until = quiet_hours.next_allowed(ctx.now, ctx.rules.quiet_start, ctx.rules.quiet_end, tz)
     return PASS if until is None else Defer(until, "quiet_hours")
@@ -133,6 +186,8 @@ def quiet(ctx: GateContext) -> Verdict:
 
 def mail_paused(ctx: GateContext) -> Verdict:
     """The provider paused our sending: wait for the breaker, never fail or burn the move."""
+    if ctx.channel == SMS:
+        return PASS  # the mail provider's pause says nothing about texts
     if ctx.mail_paused_until is not None and ctx.mail_paused_until > ctx.now:
         return Defer(ctx.mail_paused_until, "mail_paused")
     return PASS

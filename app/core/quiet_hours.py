@@ -51,3 +51,18 @@ def next_allowed(now: datetime, start: time, end: time, tz: ZoneInfo) -> datetim
     day = local if (start > end and local.time() < end) or start < end else (
         local + timedelta(days=1))
     return _first_instant_at_or_after(day, end, tz)
+
+
+def next_allowed_in_all(now: datetime, start: time, end: time,
+                        zones: tuple[ZoneInfo, ...]) -> datetime | None:
+    """`next_allowed` when the recipient may be in any of `zones`: the first
+    instant outside the window in every one of them (None: `now` already is)."""
+    at = now
+    # Each pass moves past one zone's window; windows of real zones overlap
+    # within a day, so a handful of passes settles it.
+    for _ in range(4 * len(zones) + 1):
+        later = [u for tz in zones if (u := next_allowed(at, start, end, tz)) is not None]
+        if not later:
+            return None if at == now else at
+        at = max(later)
+    return at

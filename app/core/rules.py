@@ -86,6 +86,10 @@ BRAND_FIELDS: tuple[Field, ...] = (
           "The opening paragraph."),
 )
 
+
+# How a reminder step goes out (app.core.gates.channel_for).
+CHANNEL_CHOICES = ("email", "sms", "sms_if_no_email")
+
 FIELDS: tuple[Field, ...] = (
     Field("first_wait_minutes", "First reminder after", "minutes", 240,
           "Minutes since the shopper last touched the cart.", minimum=15, maximum=7 * 24 * 60),
@@ -129,6 +133,22 @@ FIELDS: tuple[Field, ...] = (
     Field("offer_minimum", "Offer's minimum order", "number", 0,
           "The code works only from this order subtotal (0 = any order).",
           minimum=0, maximum=1_000_000),
+    # SMS (issue 16): per step a channel; texts only with explicit SMS consent.
+    Field("first_channel", "First reminder goes by", "choice", "email",
+          "email; sms (only to shoppers who ticked SMS marketing consent for their number); "
+          "or sms_if_no_email: email, but a text when there is no usable email address or "
+          "no consent for email under the consent policy.", choices=CHANNEL_CHOICES),
+    Field("second_channel", "Second reminder goes by", "choice", "email",
+          "As for the first reminder.", choices=CHANNEL_CHOICES),
+    Field("sms_quiet_start", "SMS quiet hours start", "time", "20:00",
+          "No text from this time in the shopper's zone (their number's zone when the cart "
+          "names none, the narrowest when a number spans several). Stricter than email: "
+          "US law forbids texts before 8:00 and after 21:00, some states from 20:00."),
+    Field("sms_quiet_end", "SMS quiet hours end", "time", "09:00", "Texts resume at this time."),
+    Field("sms_opening", "SMS opening", "text", "",
+          "The text's first words after the store name (empty: \"you left something in your "
+          "cart\"). Keep it short: a text of more than 160 plain characters (70 with any "
+          "emoji or accented letter outside the GSM alphabet) is billed as several."),
     Field("sender_name", "Sender name", "text", "", "Shown as the From name; store name if empty."),
     Field("reply_to", "Reply-to address", "email", "", "Where shopper replies go."),
     Field("postal_address", "Postal address", "text", "",
@@ -265,9 +285,16 @@ class Rules:
     postal_address: str = ""
     # Per step: the offer a reminder carries (None: no offer).
     offers: tuple[tuple[str, Offer | None], ...] = ()
+    # Per step: email | sms | sms_if_no_email (missing: email).
+    channels: tuple[tuple[str, str], ...] = ()
+    sms_quiet_start: time = time(20, 0)
+    sms_quiet_end: time = time(9, 0)
 
     def offer_for(self, move: str) -> Offer | None:
         return dict(self.offers).get(move)
+
+    def channel_for(self, move: str) -> str:
+        return dict(self.channels).get(move, "email")
 
     @classmethod
     def for_store(cls, stored: Mapping[str, Any] | None, store_timezone: str) -> Rules:
@@ -291,4 +318,7 @@ class Rules:
                                            float(values["offer_hours"]),
                                            float(values["offer_minimum"])))
                          for step in ("first", "second")),
+            channels=tuple((step, values[f"{step}_channel"]) for step in ("first", "second")),
+            sms_quiet_start=parse_time(values["sms_quiet_start"]),
+            sms_quiet_end=parse_time(values["sms_quiet_end"]),
         )

@@ -126,6 +126,10 @@ class Cart(Base):
     locale: Mapped[str | None] = mapped_column(String(35))
     country: Mapped[str | None] = mapped_column(String(2))
     marketing_consent: Mapped[bool | None] = mapped_column(Boolean)
+    # The number the shopper agreed to be texted at (E.164), and that explicit
+    # SMS marketing consent: email consent never covers SMS.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    sms_consent: Mapped[bool | None] = mapped_column(Boolean)
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     total: Mapped[Decimal | None] = mapped_column(MONEY)
     currency: Mapped[str | None] = mapped_column(String(3))
@@ -163,6 +167,8 @@ class Cart(Base):
         Index("ix_carts_store_status", "store_id", "status"),
         Index("ix_carts_store_email", "store_id", "email"),
         Index("ix_carts_store_checkout_key", "store_id", "checkout_key"),
+        # An inbound STOP names only the number: it finds the shopper's carts by it.
+        Index("ix_carts_phone", "phone"),
         # The scheduler follows changes made by web processes through this.
         Index("ix_carts_updated_at", "updated_at"),
     )
@@ -184,6 +190,8 @@ class Send(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
     cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"), index=True)
     move: Mapped[str] = mapped_column(String(10))
+    # email | sms; `address` is the email address or the E.164 number it went to.
+    channel: Mapped[str] = mapped_column(String(5), default="email", server_default="email")
     address: Mapped[str | None] = mapped_column(String(320))
     result: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(String(200))
@@ -213,7 +221,11 @@ class Send(Base):
 
 
 class Suppression(Base):
-    """The unsubscribe list: one normalized address, for one cart or for all."""
+    """The unsubscribe list: one normalized address, for one cart or for all.
+
+    `email` holds the normalized email address, or for an SMS opt-out (STOP)
+    the E.164 number: one list, so either stops both channels for the shopper.
+    """
 
     __tablename__ = "suppressions"
 
@@ -223,7 +235,7 @@ class Suppression(Base):
     # 'all' or 'cart' (then cart_id says which)
     scope: Mapped[str] = mapped_column(String(8), default="all")
     cart_id: Mapped[int | None] = mapped_column(ForeignKey("carts.id", ondelete="SET NULL"))
-    # shopper_link | one_click | merchant | import | bounce | complaint
+    # shopper_link | one_click | merchant | import | bounce | complaint | sms_stop
     source: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

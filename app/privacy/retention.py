@@ -31,7 +31,8 @@ def purge(session: Session, now: datetime, days: int = DEFAULT_DAYS) -> int:
         chunk = ids[start:start + 500]
         session.execute(update(Cart).where(Cart.id.in_(chunk)).values(
             email=None, first_name=None, items=[], return_url=None, locale=None,
-            timezone=None, country=None, marketing_consent=None, erased_at=now))
+            timezone=None, country=None, marketing_consent=None, phone=None, sms_consent=None,
+            erased_at=now))
         session.execute(update(Send).where(Send.cart_id.in_(chunk)).values(address=None))
         session.execute(update(Activity).where(Activity.cart_id.in_(chunk)).values(detail={}))
     return len(ids)

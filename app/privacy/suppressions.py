@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from app.core.addresses import normalize_email
 from app.db.models import Suppression
 
-SOURCES = ("shopper_link", "one_click", "merchant", "import", "bounce", "complaint")
+SOURCES = ("shopper_link", "one_click", "merchant", "import", "bounce", "complaint",
+           "sms_stop")
 
 
 def add(session: Session, store_id: int, email: str, *, scope: str = "all",

@@ -1,5 +1,8 @@
 """POST /webhooks/ses: SES bounce and complaint notifications through Amazon SNS.
 
+`receive_sns` is the one way an SNS delivery is taken in (inbound texts too,
+app.web.sms_events).
+
 Verify (signature, certificate host, topic) → dispatch on the SNS type →
 answer. A subscription is confirmed by visiting its SubscribeURL (an SNS
 https URL only); a notification carrying a hard bounce or a complaint goes
@@ -47,40 +50,50 @@ def sns_client() -> SnsClient:
     return client  # type: ignore[no-any-return]
 
 
-def _refuse(status: int, reason: str) -> ResponseReturnValue:
+def refuse(status: int, reason: str) -> ResponseReturnValue:
     log.info("SNS message refused", extra={"reason": reason})
     return jsonify({"error": reason}), status
 
 
-@bp.post("/webhooks/ses")
-def ses_events() -> ResponseReturnValue:
-    rt = runtime()
-    topics = [t.strip() for t in (rt.config.get("SES_SNS_TOPIC_ARNS") or "").split(",")
+def receive_sns(topics_setting: str, what: str) -> tuple[Any, ResponseReturnValue | None]:
+    """The decoded `Message` of a verified SNS notification from one of the topics
+    in `topics_setting`, or (None, the answer to give instead): a refusal, a
+    confirmed subscription, an ignored message type. SES events and inbound
+    texts both come this way."""
+    topics = [t.strip() for t in (runtime().config.get(topics_setting) or "").split(",")
               if t.strip()]
     if not topics:
-        return _refuse(404, "SES notifications are not configured")
+        return None, refuse(404, f"{what} are not configured")
     try:
         body = json.loads(request.get_data(cache=False) or b"null")
     except (ValueError, RecursionError):
-        return _refuse(400, "body is not JSON")
+        return None, refuse(400, "body is not JSON")
     client = sns_client()
     try:
         message = sns.verify(body, topics=topics, fetch_cert=client.fetch_cert)
     except SnsRefused as err:
-        return _refuse(err.status, str(err))
+        return None, refuse(err.status, str(err))
     except requests.RequestException:
-        return _refuse(400, "signing certificate could not be fetched")
+        return None, refuse(400, "signing certificate could not be fetched")
     if message["Type"] == "SubscriptionConfirmation":
-        return _confirm(client, message)
+        return None, _confirm(client, message)
     if message["Type"] != "Notification":
-        return jsonify({"ok": True, "ignored": message["Type"]})
+        return None, jsonify({"ok": True, "ignored": message["Type"]})
     try:
-        event: Any = json.loads(message["Message"])
-    except ValueError:
-        return _refuse(400, "notification Message is not JSON")
+        return json.loads(message["Message"]), None
+    except (ValueError, RecursionError):
+        return None, refuse(400, "notification Message is not JSON")
+
+
+@bp.post("/webhooks/ses")
+def ses_events() -> ResponseReturnValue:
+    event, answer = receive_sns("SES_SNS_TOPIC_ARNS", "SES notifications")
+    if answer is not None:
+        return answer
     found = feedback.parse_ses_event(event)
     if found is None:
         return jsonify({"ok": True, "ignored": "not a hard bounce or complaint"})
+    rt = runtime()
     with rt.db.transaction() as session:
         stores = feedback.record(session, found, rt.clock(),
                                  feedback.Limits.from_config(rt.config))
@@ -90,11 +103,11 @@ def ses_events() -> ResponseReturnValue:
 def _confirm(client: SnsClient, message: dict[str, Any]) -> ResponseReturnValue:
     url = message.get("SubscribeURL")
     if not isinstance(url, str) or not sns.is_sns_url(url):
-        return _refuse(400, "SubscribeURL is not an SNS https URL")
+        return refuse(400, "SubscribeURL is not an SNS https URL")
     try:
         client.session.get(url, timeout=5, allow_redirects=False).raise_for_status()
     except requests.RequestException:
         log.warning("SNS subscription confirmation failed", extra={"topic": message["TopicArn"]})
-        return _refuse(502, "could not confirm the subscription")
+        return refuse(502, "could not confirm the subscription")
     log.warning("SNS subscription confirmed", extra={"topic": message["TopicArn"]})
     return jsonify({"ok": True, "confirmed": message["TopicArn"]})

@@ -129,6 +129,33 @@ def shopify_header(headers: Mapping[str, str], name: str) -> str | None:
     return header(headers, f"X-{bare}") or header(headers, bare)
 
 
+def _sms(body: Mapping[str, Any], country: str | None) -> tuple[str | None, bool | None]:
+    """The number a checkout may text and whether the shopper agreed to it.
+
+    Only `sms_marketing_phone` with `buyer_accepts_sms_marketing` (the consent
+    is for that number; a checkout's `phone` or shipping phone is not one to
+    text). A customer's `sms_marketing_consent` (dropped from webhooks in API
+    2025-01, read when present) counts only when `subscribed` (never pending
+    or unknown), for the customer's own phone.
+    See shared/reference/flow-offers-sms-holdout.md section D.
+    """
+    def number(value: Any) -> str | None:
+        return fields.or_none(fields.phone, value, region=country)
+
+    accepts = fields.or_none(fields.flag, body.get("buyer_accepts_sms_marketing"))
+    phone = number(body.get("sms_marketing_phone"))
+    if accepts and phone:
+        return phone, True
+    customer = body.get("customer") if isinstance(body.get("customer"), dict) else {}
+    consent = customer.get("sms_marketing_consent") if isinstance(customer, dict) else None
+    state = consent.get("state") if isinstance(consent, dict) else None
+    if state == "subscribed" and (own := number(customer.get("phone"))):
+        return own, True
+    if accepts is False or state in ("unsubscribed", "redacted", "not_subscribed"):
+        return None, False
+    return phone, None
+
+
 def _first_name(body: Mapping[str, Any]) -> str | None:
     """The name typed at checkout (billing, then shipping address) greets the
     shopper; the customer account's name (often someone else's, or stale)
@@ -236,6 +263,8 @@ def checkout_events(body: Mapping[str, Any], store_id: int,
             order_ref=_id(body.get("order_id")), aliases=aliases,
         )]
     return_url = fields.or_none(fields.http_url, body.get("abandoned_checkout_url"))
+    country = _country(body)
+    phone, sms_consent = _sms(body, country)
     attributes = body.get("note_attributes")
     saved_link = isinstance(attributes, list) and any(
         isinstance(a, dict) and a.get("name") == SAVED_ATTRIBUTE
@@ -245,8 +274,9 @@ def checkout_events(body: Mapping[str, Any], store_id: int,
         occurred_at=occurred_at, items=_items(body.get("line_items")), total=total,
         currency=currency, email=email, first_name=_first_name(body),
         locale=fields.or_none(fields.locale, body.get("customer_locale")),
-        country=_country(body), return_url=return_url,
+        country=country, return_url=return_url,
         marketing_consent=fields.or_none(fields.flag, body.get("buyer_accepts_marketing")),
+        phone=phone, sms_consent=sms_consent,
         delivery_id=delivery_id, checkout_key=token, aliases=aliases, saved_link=saved_link,
     )]
 

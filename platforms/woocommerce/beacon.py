@@ -83,5 +83,12 @@ def parse_beacon(raw_body: bytes, store_id: int, received_at: datetime) -> CartE
         locale=fields.or_none(fields.locale, body.get("locale")),
         return_url=fields.or_none(fields.http_url, body.get("cart_url")),
         saved_link=body.get("saved_link") is True,
+        # Only where the store's checkout asks for SMS consent (the plugin's
+        # opt-in field): the number and the tick box, read loosely (a hint
+        # the browser sends, never worth refusing the cart over).
+        phone=fields.or_none(fields.phone, body.get("phone"),
+                             region=fields.or_none(fields.country, body.get("country"))),
+        sms_consent=body.get("sms_consent") if isinstance(body.get("sms_consent"), bool)
+        else None,
     )
 

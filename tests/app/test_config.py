@@ -52,6 +52,8 @@ def test_config_secret_key_is_generated_once_and_kept(tmp_path: Path):
     ({"CARTBACK_POLISH_TIMEOUT_MS": "0"}, "POLISH_TIMEOUT_MS"),
     ({"CARTBACK_SES_MAX_SEND_RATE": "fast"}, "must be a number"),
     ({"CARTBACK_LOG_LEVEL": "LOUD"}, "LOG_LEVEL is 'LOUD'; choose one of"),
+    ({"CARTBACK_SMS_BACKEND": "aws"}, "set CARTBACK_SMS_ORIGINATION_IDENTITY"),
+    ({"CARTBACK_SMS_MAX_PRICE": "5 cents"}, "SMS_MAX_PRICE is a price in USD"),
 ])
 def test_config_bad_value_fails_fast_with_a_sentence(tmp_path: Path, env, words):
     with pytest.raises(ConfigError, match=words):

@@ -21,6 +21,10 @@ def test_demo_plays_the_stories_and_summarises(tmp_path, monkeypatch):
     assert emails and f"{len(emails)} emails written to {tmp_path / 'out'}" in result.output
     message = BytesParser(policy=policy.default).parsebytes(emails[0].read_bytes())
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # The shopper who left only a mobile number (with SMS consent) is texted.
+    assert "first reminder by SMS sent" in result.output
+    texts = sorted((tmp_path / "out" / "sms").glob("*.json"))
+    assert texts and "Reply STOP to opt out" in texts[0].read_text()
 
 
 def test_demo_with_a_holdout_shows_the_comparison(tmp_path, monkeypatch):

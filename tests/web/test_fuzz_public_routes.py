@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shopify_payloads import (
@@ -28,9 +29,10 @@ from shopify_payloads import (
 from sqlalchemy import text
 
 from app.web.admin.auth import COOKIE, COOKIE_PATH, csrf_token, mint_session
+from app.web.mail_events import SnsClient
 from platforms.signing import sign_base64
 from platforms.woocommerce.handover import sign
-from tests.factories import T0, cart_body
+from tests.factories import T0, cart_body, sns_signed, sns_signer
 
 FUZZ = settings(derandomize=True, deadline=None, database=None, max_examples=400,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -84,7 +86,8 @@ def body(draw: Any, base: dict[str, Any]) -> bytes:
         mutated = mutate(draw, mutated)
     if kind == "extra":  # the optional hints a lane reads, with hostile values
         hint = draw(st.sampled_from(["timezone", "locale", "country", "total", "currency",
-                                     "occurred_at", "saved_link", "marketing_consent"]))
+                                     "occurred_at", "saved_link", "marketing_consent",
+                                     "phone", "accepts_sms_marketing", "sms_consent"]))
         mutated = {**mutated, hint: draw(values)} if isinstance(mutated, dict) else mutated
     try:
         return json.dumps(mutated).encode()
@@ -92,9 +95,13 @@ def body(draw: Any, base: dict[str, Any]) -> bytes:
         return b"{}"
 
 
+SMS_TOPIC = "arn:aws:sns:eu-west-1:1:inbound-sms"
+SNS_SIGNER = sns_signer()
+
+
 @pytest.fixture
 def app_overrides():
-    return dict(OVERRIDES)
+    return {**OVERRIDES, "SMS_SNS_TOPIC_ARNS": SMS_TOPIC}
 
 
 @pytest.fixture
@@ -112,6 +119,8 @@ def world(app, runtime, make_store, clock):
         session = mint_session(custom.id)
         csrf = csrf_token(session)
     client.set_cookie(COOKIE, session, path=COOKIE_PATH)
+    # Inbound texts are signed with a key of ours, so fuzzed Messages pass the envelope.
+    app.extensions["cartback_sns"] = SnsClient(requests.Session(), lambda url: SNS_SIGNER[1])
     return {"client": client, "custom": custom, "woo": woo, "csrf": csrf,
             "engine": runtime.db.engine}
 
@@ -234,6 +243,23 @@ def test_fuzz_ses_events(world, data):
     check(world, "POST", "/webhooks/ses", data=body(data.draw, SES),
           headers={"x-amz-sns-message-type": data.draw(st.sampled_from(
               ["Notification", "SubscriptionConfirmation", "x", ""]))})
+
+
+INBOUND_SMS = {"originationNumber": "+12125550100", "destinationNumber": "+18005550199",
+               "messageKeyword": "STOP", "messageBody": "Stop", "inboundMessageId": "in-1",
+               "previousPublishedMessageId": "out-1"}
+
+
+@settings(FUZZ, max_examples=150)
+@given(st.data())
+def test_fuzz_inbound_sms(world, data):
+    """Signed envelopes around hostile inbound texts, and hostile envelopes."""
+    message = body(data.draw, INBOUND_SMS).decode(errors="replace")
+    envelope = sns_signed(SNS_SIGNER, {"Type": "Notification", "Message": message},
+                          topic=SMS_TOPIC)
+    raw = json.dumps(envelope).encode() if data.draw(st.integers(0, 3)) else body(
+        data.draw, envelope)
+    check(world, "POST", "/webhooks/sms", data=raw, headers={"Content-Type": "text/plain"})
 
 
 # -- shopper links, installs and connects, ops -------------------------------------------

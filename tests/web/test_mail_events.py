@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import requests
 import responses
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from app.carts.wake import wake_due
 from app.db.models import Send, Store, Suppression
-from app.mail import sns
 from app.web.mail_events import SnsClient
-from tests.factories import T0, cart_body
+from tests.factories import SNS_CERT_URL, T0, cart_body, sns_signed, sns_signer
 
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:cartback-ses-events"
-CERT_URL = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-abc.pem"
+CERT_URL = SNS_CERT_URL
 
 
 @pytest.fixture
@@ -33,14 +28,7 @@ def app_overrides():
 
 @pytest.fixture(scope="module")
 def signer():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(1)
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
-            .sign(key, hashes.SHA256()))
-    return key, cert.public_bytes(serialization.Encoding.PEM)
+    return sns_signer()
 
 
 @pytest.fixture
@@ -56,11 +44,7 @@ def fetched(app, signer):
 
 
 def signed(signer, message, version="2"):
-    message = {"TopicArn": TOPIC, "MessageId": "m-1", "Timestamp": "2026-11-23T13:00:00.000Z",
-               "SignatureVersion": version, "SigningCertURL": CERT_URL, **message}
-    digest = hashes.SHA1() if version == "1" else hashes.SHA256()
-    signature = signer[0].sign(sns.canonical(message), padding.PKCS1v15(), digest)
-    return {**message, "Signature": base64.b64encode(signature).decode()}
+    return sns_signed(signer, message, topic=TOPIC, version=version)
 
 
 def notification(signer, event, version="2", **extra):

@@ -32,16 +32,10 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 
 from app.errors import ConfigError, DeliveryError, MailPaused
+from app.mail.backends.aws_send import send_or_raise
 from app.mail.message import wire_bytes
 from app.mail.pacing import Pacer
 
@@ -110,19 +104,7 @@ class SesMailer:
         }
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
-        try:
-            response = self.client.send_email(**request)
-        except ClientError as err:
-            raise classify(err) from err
-        except (ConnectTimeoutError, EndpointConnectionError) as err:
-            raise DeliveryError("SES unreachable", transient=True) from err
-        except (ReadTimeoutError, ConnectionClosedError) as err:
-            raise DeliveryError(f"SES gave no answer after the request was sent "
-                                f"({type(err).__name__}); not retried", transient=False,
-                                ambiguous=True) from err
-        except BotoCoreError as err:
-            raise DeliveryError(f"SES client error: {type(err).__name__}",
-                                transient=True) from err
+        response = send_or_raise("SES", lambda: self.client.send_email(**request), classify)
         return str(response["MessageId"])
 
 

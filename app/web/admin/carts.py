@@ -76,16 +76,20 @@ def timeline(session: Session, cart: Cart) -> list[Entry]:
     for activity in session.scalars(select(Activity).where(Activity.cart_id == cart.id)):
         detail: dict[str, Any] = activity.detail or {}
         note = ", ".join(f"{k}: {v}" for k, v in detail.items()
-                         if k in ("status", "reason", "scope", "offer_code"))
+                         if k in ("status", "reason", "scope", "offer_code", "source"))
         title = EVENT_TITLES.get(activity.kind, activity.kind)
         if activity.kind == "stopped":
             # The stop's own words say who stopped it ("by you", "because ...").
             title, note = _stop_title(str(detail.get("reason") or "")), ""
         entries.append(Entry(activity.occurred_at, activity.kind, title, note))
     for send in session.scalars(select(Send).where(Send.cart_id == cart.id)):
-        title = f"{send.move.capitalize()} reminder {SEND_WORDS.get(send.result, send.result)}"
+        by = " by SMS" if send.channel == "sms" else ""
+        title = (f"{send.move.capitalize()} reminder{by} "
+                 f"{SEND_WORDS.get(send.result, send.result)}")
         bits = [send.reason or ""] if send.result != "held_out" else []
-        if send.result == "sent":
+        if send.result == "sent" and send.channel == "sms":
+            bits.append(f"texted to {send.address}" if send.address else "")
+        elif send.result == "sent":
             bits.append("polished opening line" if send.polished else "plain opening line")
             if send.offer_code:
                 bits.append(f"offer code {send.offer_code}")
