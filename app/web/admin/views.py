@@ -193,7 +193,11 @@ def settings() -> ResponseReturnValue:
     if request.method == "POST":
         # Only this page's fields: the Emails page's brand and copy are not on this form.
         fields = [f for f in FIELDS if f.page == "settings"]
-        submitted = {f.key: request.form.get(f.key, "") for f in fields if f.kind != "bool"}
+        # A field the posted form did not carry keeps its value rather than
+        # being blanked (an older open tab, a fieldset added since it loaded);
+        # an unticked checkbox is simply absent, so bools read as off.
+        submitted = {f.key: request.form[f.key] for f in fields
+                     if f.kind != "bool" and f.key in request.form}
         submitted.update({f.key: request.form.get(f.key) == "on" for f in fields
                           if f.kind == "bool"})
         store_values = {k: request.form.get(k, "").strip() for k in STORE_FIELDS}
