@@ -222,18 +222,19 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
     ctx = mail_context(cart, store, links, offer)
     name = compose.template_for(move, cart.saved_link)
     fallback = None
-    try:
-        plain = compose.render_plain_opening(name, ctx, overrides)
-    except Exception as err:  # noqa: BLE001 - any failure of the merchant's template
-        if not overrides:
-            raise
-        # A template that previewed fine can still fail on a real cart (items[1]
-        # on a one-item cart): send the default rather than lose the reminder.
-        fallback = f"{type(err).__name__}: {err}"[:300]
-        overrides = None
-        plain = compose.render_plain_opening(name, ctx)
     line = None
+    # The plain opening is rendered apart only for the polisher to start from.
     if polisher is not None and settings["polish"]:
+        try:
+            plain = compose.render_plain_opening(name, ctx, overrides)
+        except Exception as err:  # noqa: BLE001 - any failure of the merchant's template
+            if not overrides:
+                raise
+            # A template that previewed fine can still fail on a real cart (items[1]
+            # on a one-item cart): send the default rather than lose the reminder.
+            fallback = f"{type(err).__name__}: {err}"[:300]
+            overrides = None
+            plain = compose.render_plain_opening(name, ctx)
         line = polisher.polish(plain, voice=settings["voice"],
                                items=[str(i.get("title", "")) for i in cart.items],
                                saved_link=cart.saved_link, store_name=store.name)
