@@ -23,13 +23,12 @@ moves on without sending (one missing email, logged), never a second email.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.carts.history import StoreHistory, lock_shopper
@@ -38,6 +37,7 @@ from app.core import addresses, gates, holdout
 from app.core.addresses import normalize_email
 from app.core.rules import Rules, effective
 from app.db.models import LIVE_STATUSES, Activity, Cart, CartStatus, Send, SendResult, Store
+from app.db.session import dialect_insert
 from app.errors import DeliveryError, Overtaken
 from app.mail import compose
 from app.mail.backends import Mailer
@@ -104,6 +104,15 @@ def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: d
                    history: gates.History | None = None) -> Attempt:
     """Gates, then the claim. With `history` (app.carts.batch), the caller has
     already locked this cart's shopper and read their history under that lock."""
+    return (gate(session, cart, store, move, now, rules, mail_paused_until=mail_paused_until,
+                 history=history)
+            or claim_many(session, [(cart, move)], now)[0])
+
+
+def gate(session: Session, cart: Cart, store: Store, move: str, now: datetime,
+         rules: Rules, *, mail_paused_until: datetime | None = None,
+         history: gates.History | None = None) -> Attempt | None:
+    """The gates: what stopped the move (written as its Send row), or None to claim it."""
     if history is None:
         # Gate 3 and the claim are one atomic step per shopper (across their carts).
         lock_shopper(session, store, cart.email, now)
@@ -129,16 +138,34 @@ def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: d
                          result=SendResult.DEFERRED.value, reason=verdict.reason, created_at=now))
         cart.wake_at = verdict.until
         return Attempt(SendResult.DEFERRED.value, verdict.reason, until=verdict.until)
+    return None
 
-    claim = Send(store_id=store.id, cart_id=cart.id, move=move, address=cart.email,
-                 result=SendResult.CLAIMED.value, created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(claim)
-    except IntegrityError:
-        return _already_claimed(session, cart, move, now)
-    cart.wake_at = now + CLAIM_LEASE
-    return Attempt(SendResult.CLAIMED.value, send_id=claim.id)
+
+def claim_many(session: Session, moves: Sequence[tuple[Cart, str]],
+               now: datetime) -> list[Attempt]:
+    """Claim these (cart, move)s that passed the gates, in one statement.
+
+    The partial unique index lets one claimed-or-sent row per cart and move
+    in; a row it turns away (ON CONFLICT DO NOTHING) means the move was
+    already claimed. One attempt per move, in order.
+    """
+    if not moves:
+        return []
+    rows = session.execute(
+        dialect_insert(session)(Send).values([
+            dict(store_id=cart.store_id, cart_id=cart.id, move=move, address=cart.email,
+                 result=SendResult.CLAIMED.value, created_at=now) for cart, move in moves])
+        .on_conflict_do_nothing().returning(Send.cart_id, Send.move, Send.id)).all()
+    claimed = {(cart_id, move): send_id for cart_id, move, send_id in rows}
+    attempts = []
+    for cart, move in moves:
+        send_id = claimed.get((cart.id, move))
+        if send_id is None:
+            attempts.append(_already_claimed(session, cart, move, now))
+            continue
+        cart.wake_at = now + CLAIM_LEASE
+        attempts.append(Attempt(SendResult.CLAIMED.value, send_id=send_id))
+    return attempts
 
 
 def holdout_bucket(store: Store, cart: Cart) -> int:
