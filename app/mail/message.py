@@ -93,7 +93,8 @@ def _fingerprint(msg: EmailMessage) -> tuple[object, ...]:
 # RFC 2047-encoded, bodies quoted-printable (7-bit, so no line is too long and
 # the boundary, which starts "=_", cannot occur in them). The bytes are still
 # parsed back and checked by `verify_bytes` before any backend sees them.
-# Anything else goes the email package's way above.
+# The message object holds the body as that text, not as parts: to read its
+# parts, parse `wire_bytes(msg)`. Anything else goes the email package's way above.
 
 # A display name that needs no quoting (RFC 5322 atext and spaces).
 PLAIN_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
