@@ -12,8 +12,9 @@ time, with every promise of the per-cart path kept:
    due are locked in one sorted upsert (the atomic per-shopper cap, see
    `app.carts.history.lock_shopper`), their history is read in two set-based
    queries (`BatchHistory`), and each cart goes through the same gates and
-   claim as one wake (`sender.gate_and_claim`): the partial unique index still
-   allows one claimed-or-sent row per cart and move.
+   claim as one wake (`sender.gate`, then `sender.claim_many` for all that
+   passed in one statement): the partial unique index still allows one
+   claimed-or-sent row per cart and move.
 2. **Deliver** (no transaction): each claim is composed and handed to the
    backend one by one, so a backend's pacing (SES max send rate) is honoured
    exactly. Just before a hand-over, the claims still to go are checked again
@@ -224,18 +225,30 @@ def _claim(runtime: Runtime, cart_ids: Sequence[int], now: datetime) -> _Claimed
                                {a for c, _, _ in due for a in identities(c.email, c.phone)},
                                since)
         overrides = {sid: overrides_for(session, sid) for sid in {c.store_id for c, _, _ in due}}
+        judged: list[tuple[Cart, str, datetime, sender.Attempt | sender.Cleared]] = []
         for cart, move, was_due in due:
             store = stores[cart.store_id]
-            attempt = sender.gate_and_claim(session, cart, store, move, now, rules[store.id],
-                                            history=history.for_store(store.id))
+            verdict = sender.gate(session, cart, store, move, now, rules[store.id],
+                                  history=history.for_store(store.id))
+            if isinstance(verdict, sender.Cleared):
+                # Counted now, so the shopper's next cart in this batch sees it
+                # (a claim then turned away by the index only makes the cap stricter).
+                assert verdict.address is not None
+                history.claimed(store.id, verdict.address, cart.id, now)
+            judged.append((cart, move, was_due, verdict))
+        claimed = iter(sender.claim_many(
+            session, [(cart, move, verdict) for cart, move, _, verdict in judged
+                      if isinstance(verdict, sender.Cleared)], now))
+        for cart, move, was_due, verdict in judged:
+            attempt = verdict if isinstance(verdict, sender.Attempt) else next(claimed)
+            store = stores[cart.store_id]
             if attempt.result != SendResult.CLAIMED.value:
                 if attempt.result != SendResult.DEFERRED.value:
                     cart.wake_at = next_wake(cart, now, rules[store.id])
                 done.outcomes.append(_result(cart.id, move, attempt.result, attempt.reason,
                                              cart.wake_at, was_due, now))
                 continue
-            assert attempt.send_id is not None and attempt.address is not None
-            history.claimed(store.id, attempt.address, cart.id, now)
+            assert attempt.send_id is not None
             done.claims.append(_Claim(cart, store, move, rules[store.id], attempt.send_id,
                                       was_due, sender.fingerprint(cart), overrides[store.id],
                                       attempt.channel))

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.carts import intake
+from app.carts import intake, store_cache
 from app.carts.intake import Applied
 from app.db.models import Store
 from app.db.session import WEBHOOK_LOCK_S
@@ -37,21 +37,21 @@ def ingest_delivery(runtime: Runtime, store_id: int, adapter: Adapter, raw_body:
                     headers: Mapping[str, str]) -> list[Applied]:
     """Verify, parse and apply one signed delivery for a store of `adapter`'s platform.
 
-    Verification runs first, inside the same transaction that applies the
-    events (one store lookup per delivery); BadSignature and BadPayload roll
-    it back before anything is written.
+    Verification and parsing come first, before the transaction that applies
+    the events: BadSignature and BadPayload write nothing and never wait for
+    the database. The store is the process's recent copy (app.carts.store_cache).
     """
     now = runtime.clock()
-    with log_context(store_id=store_id), \
-            runtime.db.transaction(lock_wait_s=WEBHOOK_LOCK_S) as session:
-        store = _store(session, store_id)
-        if store.platform != adapter.name or not store.installed:
+    with log_context(store_id=store_id):
+        store = store_cache.get(runtime.db, store_id)
+        if store is None or store.platform != adapter.name or not store.installed:
             raise NotFound(f"no {adapter.name} store {store_id}")
         adapter.verify(raw_body, headers, store.webhook_secret)
         events = adapter.parse(raw_body, headers, store.id, now)
         if adapter.name == "custom":
             _require_store_links(store, events)
-        results = _apply_all(session, store, events, now)
+        with runtime.db.transaction(lock_wait_s=WEBHOOK_LOCK_S) as session:
+            results = _apply_all(session, store, events, now)
     _notify(runtime, results)
     return results
 

@@ -30,7 +30,7 @@ from app.db.models import (
     Send,
     Store,
 )
-from app.db.session import dialect_insert, insert_for_dialect
+from app.db.session import insert_for_dialect
 from app.mail.headers import printable
 from app.privacy import tombstones
 from platforms.base import CartEvent, EventKind
@@ -142,37 +142,36 @@ def _find_by_email(session: Session, event: CartEvent, rules: Rules) -> Cart | N
     ).first()
 
 
+@lru_cache(maxsize=4)
+def _create_statement(dialect: str) -> Any:
+    """Built once per dialect, on the table (as `_claim_statement`)."""
+    table = Cart.__table__
+    return (insert_for_dialect(dialect)(table)
+            .values(store_id=bindparam("store_id"), cart_key=bindparam("cart_key"),
+                    status=CartStatus.ACTIVE.value, items=[],
+                    last_activity_at=bindparam("occurred_at"),
+                    last_event_at=bindparam("occurred_at"), stage=0, reminders_sent=0,
+                    attempts=0, saved_link=False, created_at=bindparam("occurred_at"),
+                    updated_at=bindparam("now"))
+            .on_conflict_do_nothing(index_elements=["store_id", "cart_key"])
+            .returning(table.c.id))
+
+
+_CREATED = (select(Cart).where(Cart.store_id == bindparam("store_id"),
+                               Cart.cart_key == bindparam("cart_key"))
+            .with_for_update().execution_options(populate_existing=True))
+
+
 def _create(session: Session, event: CartEvent, now: datetime) -> tuple[Cart, bool]:
     """Insert the row unless a concurrent delivery just did; lock it either way."""
-    stmt = (
-        dialect_insert(session)(Cart)
-        .values(
-            store_id=event.store_id,
-            cart_key=event.cart_key,
-            status=CartStatus.ACTIVE.value,
-            items=[],
-            last_activity_at=event.occurred_at,
-            last_event_at=event.occurred_at,
-            stage=0,
-            reminders_sent=0,
-            attempts=0,
-            saved_link=False,
-            created_at=event.occurred_at,
-            # When we wrote it (the scheduler follows changes by this), not
-            # when the shopper acted.
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["store_id", "cart_key"])
-        .returning(Cart.id)
-    )
-    created = session.execute(stmt).first() is not None
-    cart = session.scalars(
-        select(Cart)
-        .where(Cart.store_id == event.store_id, Cart.cart_key == event.cart_key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    return cart, created
+    connection = session.connection()
+    keys = {"store_id": event.store_id, "cart_key": event.cart_key}
+    created = connection.execute(
+        _create_statement(connection.dialect.name),
+        # updated_at is when we wrote it (the scheduler follows changes by
+        # this), not when the shopper acted.
+        {**keys, "occurred_at": event.occurred_at, "now": now}).first() is not None
+    return session.scalars(_CREATED, keys).one(), created
 
 
 def _merge(cart: Cart, event: CartEvent) -> bool:

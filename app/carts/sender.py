@@ -23,13 +23,12 @@ moves on without sending (one missing email, logged), never a second email.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.carts.history import StoreHistory, lock_shoppers
@@ -38,6 +37,7 @@ from app.core import addresses, gates, holdout
 from app.core.addresses import identities, normalize_email
 from app.core.rules import Rules, effective
 from app.db.models import LIVE_STATUSES, Activity, Cart, CartStatus, Send, SendResult, Store
+from app.db.session import dialect_insert
 from app.errors import DeliveryError, Overtaken, SmsOptedOut
 from app.mail import compose
 from app.mail.backends import Mailer
@@ -68,6 +68,14 @@ class Attempt:
     until: datetime | None = None
     channel: str = gates.EMAIL
     address: str | None = None  # where the claimed reminder goes: email or E.164 number
+
+
+@dataclass(frozen=True)
+class Cleared:
+    """A move every gate let through: the channel it goes by and to where."""
+
+    channel: str
+    address: str | None
 
 
 def fingerprint(cart: Cart) -> tuple[Any, ...]:
@@ -111,6 +119,18 @@ def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: d
                    history: gates.History | None = None) -> Attempt:
     """Gates, then the claim. With `history` (app.carts.batch), the caller has
     already locked this cart's shopper and read their history under that lock."""
+    verdict = gate(session, cart, store, move, now, rules, mail_paused_until=mail_paused_until,
+                   history=history)
+    if isinstance(verdict, Attempt):
+        return verdict
+    return claim_many(session, [(cart, move, verdict)], now)[0]
+
+
+def gate(session: Session, cart: Cart, store: Store, move: str, now: datetime,
+         rules: Rules, *, mail_paused_until: datetime | None = None,
+         history: gates.History | None = None) -> Attempt | Cleared:
+    """The gates: what stopped the move (written as its Send row), or where the
+    reminder may go (`Cleared`), to be claimed by `claim_many`."""
     if history is None:
         # Gate 3 and the claim are one atomic step per shopper (across their carts),
         # known by email and by number (app.carts.batch locks the same way).
@@ -137,17 +157,7 @@ def gate_and_claim(session: Session, cart: Cart, store: Store, move: str, now: d
                          reason=verdict.reason, created_at=now))
         cart.wake_at = verdict.until
         return Attempt(SendResult.DEFERRED.value, verdict.reason, until=verdict.until)
-
-    claim = Send(store_id=store.id, cart_id=cart.id, move=move, address=address,
-                 channel=channel, result=SendResult.CLAIMED.value, created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(claim)
-    except IntegrityError:
-        return _already_claimed(session, cart, move, now)
-    cart.wake_at = now + CLAIM_LEASE
-    return Attempt(SendResult.CLAIMED.value, send_id=claim.id, channel=channel,
-                   address=address)
+    return Cleared(channel, address)
 
 
 def gate_context(cart: Cart, store: Store, move: str, now: datetime, rules: Rules,
@@ -163,6 +173,35 @@ def gate_context(cart: Cart, store: Store, move: str, now: datetime, rules: Rule
         phone=cart.phone, sms_consent=cart.sms_consent,
     )
     return replace(ctx, channel=gates.channel_for(ctx))
+
+
+def claim_many(session: Session, moves: Sequence[tuple[Cart, str, Cleared]],
+               now: datetime) -> list[Attempt]:
+    """Claim these (cart, move)s that passed the gates, in one statement.
+
+    The partial unique index lets one claimed-or-sent row per cart and move
+    in; a row it turns away (ON CONFLICT DO NOTHING) means the move was
+    already claimed. One attempt per move, in order.
+    """
+    if not moves:
+        return []
+    rows = session.execute(
+        dialect_insert(session)(Send).values([
+            dict(store_id=cart.store_id, cart_id=cart.id, move=move, address=cleared.address,
+                 channel=cleared.channel, result=SendResult.CLAIMED.value, created_at=now)
+            for cart, move, cleared in moves])
+        .on_conflict_do_nothing().returning(Send.cart_id, Send.move, Send.id)).all()
+    claimed = {(cart_id, move): send_id for cart_id, move, send_id in rows}
+    attempts = []
+    for cart, move, cleared in moves:
+        send_id = claimed.get((cart.id, move))
+        if send_id is None:
+            attempts.append(_already_claimed(session, cart, move, now))
+            continue
+        cart.wake_at = now + CLAIM_LEASE
+        attempts.append(Attempt(SendResult.CLAIMED.value, send_id=send_id,
+                                channel=cleared.channel, address=cleared.address))
+    return attempts
 
 
 def holdout_bucket(store: Store, cart: Cart) -> int:
@@ -256,18 +295,19 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
     ctx = mail_context(cart, store, links, offer)
     name = compose.template_for(move, cart.saved_link)
     fallback = None
-    try:
-        plain = compose.render_plain_opening(name, ctx, overrides)
-    except Exception as err:  # noqa: BLE001 - any failure of the merchant's template
-        if not overrides:
-            raise
-        # A template that previewed fine can still fail on a real cart (items[1]
-        # on a one-item cart): send the default rather than lose the reminder.
-        fallback = f"{type(err).__name__}: {err}"[:300]
-        overrides = None
-        plain = compose.render_plain_opening(name, ctx)
     line = None
+    # The plain opening is rendered apart only for the polisher to start from.
     if polisher is not None and settings["polish"]:
+        try:
+            plain = compose.render_plain_opening(name, ctx, overrides)
+        except Exception as err:  # noqa: BLE001 - any failure of the merchant's template
+            if not overrides:
+                raise
+            # A template that previewed fine can still fail on a real cart (items[1]
+            # on a one-item cart): send the default rather than lose the reminder.
+            fallback = f"{type(err).__name__}: {err}"[:300]
+            overrides = None
+            plain = compose.render_plain_opening(name, ctx)
         line = polisher.polish(plain, voice=settings["voice"],
                                items=[str(i.get("title", "")) for i in cart.items],
                                saved_link=cart.saved_link, store_name=store.name)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from email import policy
 from email.parser import BytesParser
+from email.utils import parseaddr
 
 import pytest
 
@@ -108,3 +109,27 @@ def test_saved_cart_variant_for_a_saved_link():
     assert template_for("first", saved_link=True) == "saved"
     composed = render("saved", context(saved_link=True))
     assert "still saving these" in composed.subject.lower()
+
+
+@pytest.mark.parametrize("from_name", ["Maple & Co", 'Maple "Mill", Leeds', "Café Über", ""])
+def test_message_written_directly_reads_as_the_email_package_writes_it(from_name):
+    """Plain addresses take the direct writer, others the email package: a mail
+    client reads the same headers and parts from both."""
+    composed = render("first", context(first_name="Zoë"))
+    read = {}
+    for to in ("ada@example.com", "ada@bücher.example"):
+        raw, msg = parsed(composed, from_name=from_name, to_email=to,
+                          unsubscribe_mailto="unsub@maple.example")
+        head = raw.split(b"\r\n\r\n")[0].split(b"\r\n")
+        # Folded within 78 columns, but for the URLs, which are written unfolded.
+        assert max(len(line) for line in head if b"List-Unsubscribe" not in line) <= 78
+        read[to] = ({k: str(v) for k, v in msg.items() if k not in ("To", "Message-ID",
+                                                                   "Content-Type")},
+                    msg.get_content_type(),
+                    [(part.get_content_type(), part.get_content())
+                     for part in msg.iter_parts()])
+    assert read["ada@example.com"] == read["ada@bücher.example"]
+    headers, _, parts = read["ada@example.com"]
+    assert "Zoë" in headers["Subject"]  # a non-ASCII subject reads back intact
+    assert parseaddr(headers["From"]) == (from_name, "hello@maple.example")
+    assert [kind for kind, _ in parts] == ["text/plain", "text/html"]
