@@ -2,7 +2,7 @@
 /**
  * Plugin Name: Cartback beacon
  * Description: Loads the Cartback cart beacon on the storefront and turns Cartback's restore links back into carts. Set CARTBACK_URL and CARTBACK_KEY below.
- * Version: 1.1
+ * Version: 1.2
  */
 defined('ABSPATH') || exit;
 const CARTBACK_URL = 'https://cartback.example.com';  // your Cartback address
@@ -23,6 +23,7 @@ add_filter('script_loader_tag', function ($tag, $handle) {
  * only credential and names one cart; Cartback answers 404 for anything else.
  * Each item is found by SKU, else by its product link (variations by the
  * attribute_* arguments the link carries); items no longer sold are skipped.
+ * A reminder that carried a recovery coupon still valid: the coupon is applied.
  */
 function cartback_product_for($item) {
     $id = !empty($item['sku']) ? wc_get_product_id_by_sku($item['sku']) : 0;
@@ -64,6 +65,12 @@ add_action('template_redirect', function () {
         // one shopper on two devices stays one Cartback cart.
         if (!empty($cart['cart_token'])) {
             $target = add_query_arg('cartback_token', rawurlencode($cart['cart_token']), $target);
+        }
+        // The reminder's recovery coupon, applied to the rebuilt cart (core has no
+        // apply-coupon URL). Its email restriction is checked at checkout.
+        if (!empty($cart['coupon']) && is_string($cart['coupon'])) {
+            $coupon = wc_format_coupon_code($cart['coupon']);
+            if (!WC()->cart->has_discount($coupon)) { WC()->cart->apply_coupon($coupon); }
         }
     }
     wp_safe_redirect($target);
