@@ -71,8 +71,14 @@ def mint(runtime: Runtime, store: Store, cart: Cart, move: str, offer: Offer, no
 
 def _from_pool(runtime: Runtime, store: Store, cart: Cart, move: str, offer: Offer,
                now: datetime) -> Minted | None:
-    with runtime.db.transaction() as session:
-        taken = offer_pool.take(session, store.id, cart.id, now)
+    try:
+        with runtime.db.transaction() as session:
+            taken = offer_pool.take(session, store.id, cart.id, now)
+    except Exception as err:  # noqa: BLE001 - as for a platform: the offer, never the reminder
+        log.exception("offer code pool failed; the reminder goes without an offer",
+                      extra={"store_id": store.id, "cart_id": cart.id, "move": move,
+                             "error": type(err).__name__})
+        return None
     if taken is None:
         log.warning("offer code pool is empty; the reminder goes without an offer",
                     extra={"store_id": store.id, "cart_id": cart.id, "move": move})
