@@ -199,6 +199,8 @@ class Send(Base):
     offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     offer_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     offer_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the mail provider reported this message bounced (any bounce type).
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -78,6 +78,10 @@ def ses_events() -> ResponseReturnValue:
         event: Any = json.loads(message["Message"])
     except ValueError:
         return _refuse(400, "notification Message is not JSON")
+    bounced = feedback.bounced_message_id(event)
+    if bounced is not None:
+        with rt.db.transaction() as session:
+            feedback.mark_bounced(session, bounced, rt.clock())
     found = feedback.parse_ses_event(event)
     if found is None:
         return jsonify({"ok": True, "ignored": "not a hard bounce or complaint"})

@@ -1,5 +1,6 @@
 """sends.offer_expires_at / offer_used_at / offer_removed_at, and offer_codes (a custom
-store's code pool): a recovery code's life after the send
+store's code pool): a recovery code's life after the send; sends.bounced_at: the mail
+provider reported the message bounced (per-step numbers)
 
 Revision ID: 0010_i16offers_offer_lifecycle
 Revises: 0009_send_offers
@@ -18,6 +19,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("offer_expires_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("offer_used_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("offer_removed_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("bounced_at", sa.DateTime(timezone=True), nullable=True))
     # The periodic sync looks for expired codes still on the platform.
     op.create_index("ix_sends_offer_expires_at", "sends", ["offer_expires_at"])
     op.create_table(
@@ -45,6 +47,7 @@ def downgrade() -> None:
     op.drop_table("offer_codes")
     op.drop_index("ix_sends_offer_expires_at", table_name="sends")
     with op.batch_alter_table("sends") as batch:
+        batch.drop_column("bounced_at")
         batch.drop_column("offer_removed_at")
         batch.drop_column("offer_used_at")
         batch.drop_column("offer_expires_at")
