@@ -24,6 +24,7 @@ import click
 from sqlalchemy import func, select
 
 from app import create_app
+from app.carts import offer_pool
 from app.carts.wake import wake_due
 from app.db.models import Cart, Send, Store
 from app.stores import create_store
@@ -173,9 +174,13 @@ def run_demo(outbox_dir: str, cart_count: int, seed: int, holdout_percent: int =
         store = create_store(session, platform="custom", name="Demo Shop",
                              domain="demo-shop.example", timezone="Europe/London",
                              from_email="hello@demo-shop.example")
+        # The second reminder offers 10 % off for 12 hours: a custom storefront's
+        # codes come from the merchant's own pool (app.carts.offer_pool).
         store.settings = {"postal_address": "1 Demo Street, London",
-                          "holdout_percent": holdout_percent}
+                          "holdout_percent": holdout_percent, "second_offer": "percent",
+                          "second_offer_value": 10, "offer_hours": 12}
         store_id, secret = store.id, store.webhook_secret
+        offer_pool.add(session, store_id, [f"DEMO-{n:04d}" for n in range(cart_count)], start)
     client = app.test_client()
     answers: Counter[int] = Counter()
 
@@ -210,8 +215,26 @@ def run_demo(outbox_dir: str, cart_count: int, seed: int, holdout_percent: int =
             wake_due(runtime, clock["now"])
 
     _summary(runtime, store_id, answers, outbox)
+    _offer_summary(runtime, store_id, outbox)
     if holdout_percent:
         _holdout_summary(runtime, store_id, start, clock["now"])
+
+
+def _offer_summary(runtime: Any, store_id: int, outbox: Path) -> None:
+    with runtime.db.new_session() as session:
+        codes = list(session.scalars(select(Send.offer_code).where(
+            Send.store_id == store_id, Send.result == "sent",
+            Send.offer_code.is_not(None)).order_by(Send.id)))
+    click.echo("")
+    if not codes:
+        click.echo("Offers: no second reminder went out in these two days.")
+        return
+    click.echo(f"Offers: {len(codes)} second reminders carried a single-use code for 10 % off "
+               f"(12 hours), each taken from the store's code pool")
+    example = next((path for path in sorted(outbox.glob("*.eml"))
+                    if codes[0].encode() in path.read_bytes()), None)
+    if example is not None:
+        click.echo(f"  e.g. {codes[0]} in {example}")
 
 
 def _holdout_summary(runtime: Any, store_id: int, start: datetime, end: datetime) -> None:
