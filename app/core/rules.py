@@ -64,7 +64,10 @@ FIELDS: tuple[Field, ...] = (
           "Days after a reminder within which an order counts as recovered.",
           minimum=1, maximum=60),
     Field("first_offer", "Offer in the first reminder", "choice", "none",
-          "A unique single-use code made for this shopper when the reminder is really sent.",
+          "A unique single-use code made for this shopper when the reminder is really sent "
+          "(custom storefronts: taken from your uploaded codes). The email shows it, the "
+          "return link applies it where your platform allows (see the README), and codes "
+          "that expire unused are deleted from your store.",
           choices=("none", "percent", "fixed", "free_shipping")),
     Field("first_offer_value", "First reminder's offer value", "number", 10,
           "Percent (10 = 10 % off) or an amount in the cart's currency; ignored for free "

@@ -14,8 +14,9 @@ import responses
 from sqlalchemy import select
 
 from app import integrations
-from app.carts.wake import wake_due
+from app.carts.wake import wake, wake_due
 from app.db.models import Activity, Cart, Send, Store
+from app.web.admin.carts import timeline
 from tests.factories import T0
 from tests.shopify_payloads import GRAPHQL_URL, SHOP, checkout_payload, order_payload, post_webhook
 from tests.web.test_return_lanes import follow
@@ -162,6 +163,10 @@ def test_periodic_sync_deletes_expired_unused_codes_once(client, runtime, clock,
     assert set(shop.codes) == {used_by_us.offer_ref, used_elsewhere.offer_ref}
     after = {s.id: s for s in _sends(runtime)}
     assert after[unused.id].offer_removed_at == clock()
+    with runtime.db.new_session() as session:
+        notes = [e.detail for e in timeline(session, session.get(Cart, unused.cart_id))]
+    assert (f"plain opening line, offer code {unused.offer_code} "
+            "(deleted from the store once it expired unused)") in notes
     assert after[used_elsewhere.id].offer_used_at == clock()  # kept, never asked again
 
     _sync(runtime)  # idempotent: nothing left to do, nothing asked
@@ -209,3 +214,18 @@ def _refuse(*args, **kwargs):
     from app.errors import DeliveryError
 
     raise DeliveryError("mailbox unavailable", transient=False)
+
+
+def test_a_lone_timers_wake_records_the_code_and_its_expiry_too(client, runtime, clock,
+                                                                shop_store, shop):
+    """The per-cart path (a scheduler's lone timer), not only the batch."""
+    _offer(runtime, shop_store)
+    post_webhook(client, "checkouts/create", checkout_payload(updated_at=T0,
+                                                              abandoned_checkout_url=RECOVER))
+    clock.set(T0 + timedelta(hours=4))
+    with runtime.db.new_session() as session:
+        cart_id = session.scalars(select(Cart.id)).one()
+    assert wake(runtime, cart_id, clock()).result == "sent"
+    [send] = _sends(runtime)
+    assert send.offer_ref in shop.codes
+    assert send.offer_expires_at == clock() + timedelta(hours=12)
