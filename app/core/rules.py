@@ -25,7 +25,7 @@ class Field:
     key: str
     label: str
     # minutes | hours | days | count | percent | number | time | timezone | text | email
-    # | bool | choice
+    # | bool | choice | https_url
     kind: str
     default: Any
     help: str = ""
@@ -81,6 +81,10 @@ FIELDS: tuple[Field, ...] = (
     Field("offer_minimum", "Offer's minimum order", "number", 0,
           "The code works only from this order subtotal (0 = any order).",
           minimum=0, maximum=1_000_000),
+    Field("offer_callback_url", "Offer code address (custom storefronts)", "https_url", "",
+          "Instead of uploaded codes: Cartback POSTs the cart and the offer to this https "
+          "address on your store's domain, signed like your webhooks (X-Cartback-Hmac-Sha256), "
+          "and your storefront answers {\"code\": \"...\"}. Empty: use the uploaded codes."),
     Field("sender_name", "Sender name", "text", "", "Shown as the From name; store name if empty."),
     Field("reply_to", "Reply-to address", "email", "", "Where shopper replies go."),
     Field("postal_address", "Postal address", "text", "",
@@ -149,6 +153,13 @@ def _clean(field: Field, raw: Any) -> Any:
         return value
     if field.kind == "timezone":
         return check_timezone(str(raw))
+    if field.kind == "https_url":
+        value = str(raw).strip()
+        if value and not re.fullmatch(r"https://[^\s/?#@\\]+(/\S*)?", value):
+            raise ValueError("must be an https:// address")
+        if len(value) > 500:
+            raise ValueError("is too long (500 characters at most)")
+        return value
     value = str(raw)
     if field.key != "postal_address" and ("\r" in value or "\n" in value):
         raise ValueError("must be one line")
