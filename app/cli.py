@@ -208,8 +208,8 @@ def dry_run_command(store_id: int | None, hours: float, now_text: str | None) ->
               help="Folder the demo's emails are written to.")
 @click.option("--carts", default=40, show_default=True, type=click.IntRange(10, 2000))
 @click.option("--seed", default=7, show_default=True, type=int)
-@click.option("--holdout", default=0, show_default=True, type=click.IntRange(0, 50),
-              help="Hold back this % of shoppers and show the holdout comparison.")
+@click.option("--holdout", default=10, show_default=True, type=click.IntRange(0, 50),
+              help="Hold back this % of shoppers and show the holdout comparison (0: none).")
 def demo(outbox: str, carts: int, seed: int, holdout: int) -> None:
     """Play a day of store traffic in accelerated time and summarise it."""
     from app.demo import run_demo

@@ -24,6 +24,7 @@ import click
 from sqlalchemy import func, select
 
 from app import create_app
+from app.carts import offer_pool
 from app.carts.wake import wake_due
 from app.db.models import Cart, Send, Store
 from app.stores import create_store
@@ -182,11 +183,15 @@ def run_demo(outbox_dir: str, cart_count: int, seed: int, holdout_percent: int =
         store = create_store(session, platform="custom", name="Demo Shop",
                              domain="demo-shop.example", timezone="Europe/London",
                              from_email="hello@demo-shop.example")
+        # The second reminder offers 10 % off for 12 hours: a custom storefront's
+        # codes come from the merchant's own pool (app.carts.offer_pool).
         store.settings = {"postal_address": "1 Demo Street, London",
                           "holdout_percent": holdout_percent,
                           "first_channel": "sms_if_no_email",
-                          "second_channel": "sms_if_no_email"}
+                          "second_channel": "sms_if_no_email", "second_offer": "percent",
+                          "second_offer_value": 10, "offer_hours": 12}
         store_id, secret = store.id, store.webhook_secret
+        offer_pool.add(session, store_id, [f"DEMO-{n:04d}" for n in range(cart_count)], start)
     client = app.test_client()
     answers: Counter[int] = Counter()
 
@@ -221,8 +226,29 @@ def run_demo(outbox_dir: str, cart_count: int, seed: int, holdout_percent: int =
             wake_due(runtime, clock["now"])
 
     _summary(runtime, store_id, answers, outbox)
+    _offer_summary(runtime, store_id, outbox)
     if holdout_percent:
         _holdout_summary(runtime, store_id, start, clock["now"])
+
+
+def _offer_summary(runtime: Any, store_id: int, outbox: Path) -> None:
+    with runtime.db.new_session() as session:
+        sent = session.execute(select(Send.offer_code, Send.channel).where(
+            Send.store_id == store_id, Send.result == "sent",
+            Send.offer_code.is_not(None)).order_by(Send.id)).all()
+    click.echo("")
+    if not sent:
+        click.echo("Offers: no second reminder went out in these two days.")
+        return
+    texts = sum(channel == "sms" for _, channel in sent)
+    click.echo(f"Offers: {len(sent)} second reminders ({texts} of them texts) carried a "
+               f"single-use code for 10 % off (12 hours), each taken from the store's code pool")
+    # An email to open: the code shows in its body.
+    emailed = [code for code, channel in sent if channel != "sms"]
+    example = next(((code, path) for code in emailed[:1] for path in sorted(outbox.glob("*.eml"))
+                    if code.encode() in path.read_bytes()), None)
+    if example is not None:
+        click.echo(f"  e.g. {example[0]} in {example[1]}")
 
 
 def _holdout_summary(runtime: Any, store_id: int, start: datetime, end: datetime) -> None:

@@ -124,18 +124,21 @@ def write_csv(rows: Sequence[Row], path: Path) -> None:
                              for v in row.cells()])
 
 
-STEP_HEADER = ["Reminder", "Channel", "Sent", "Clicked", "Unsubscribed", "Recovered",
-               "Click rate", "Recovery rate", "Revenue recovered"]
+STEP_HEADER = ["Reminder", "Channel", "Sent", "Delivered", "Bounced", "Clicked", "Unsubscribed",
+               "Recovered", "Click rate", "Recovery rate", "Revenue recovered",
+               "Attribution window (days)"]
 
 
 def step_rows(session: Session, store: Store, day: date) -> list[list[Any]]:
     """Per-step numbers for the reminders sent that day (app.performance.step_report)."""
     start, end = day_bounds(day, ZoneInfo(store.timezone))
     window = Rules.for_store(store.settings, store.timezone).attribution_window
-    return [[row.step, row.channel, row.sent, row.clicked, row.unsubscribed, row.recovered,
+    return [[row.step, row.channel, row.sent, row.delivered, row.bounced, row.clicked,
+             row.unsubscribed, row.recovered,
              None if row.click_rate is None else round(row.click_rate, 4),
              None if row.recovery_rate is None else round(row.recovery_rate, 4),
-             "; ".join(f"{amount} {currency}" for currency, amount in row.revenue.items())]
+             "; ".join(f"{amount} {currency}" for currency, amount in row.revenue.items()),
+             window.days]
             for row in performance.step_report(session, store.id, start, end, window)]
 
 

@@ -108,6 +108,9 @@ REACHED = (SendResult.SENT.value, SendResult.UNKNOWN.value)
 class StepNumbers:
     """One step and channel, for the reminders sent in the period.
 
+    bounced: reminders the mail provider reported bounced (SES through SNS,
+    app.mail.feedback); delivered: sent and not bounced (a backend that reports
+    no bounces, the outbox or plain SMTP, counts every reminder it accepted);
     clicked / unsubscribed: reminders followed by a return-link click / an
     unsubscribe before the cart's next reminder; recovered: reminders an order
     is attributed to (see `step_report`)."""
@@ -115,6 +118,7 @@ class StepNumbers:
     step: str
     channel: str
     sent: int = 0
+    bounced: int = 0
     clicked: int = 0
     unsubscribed: int = 0
     recovered: int = 0
@@ -122,6 +126,14 @@ class StepNumbers:
 
     def rate(self, count: int) -> float | None:
         return count / self.sent if self.sent else None
+
+    @property
+    def delivered(self) -> int:
+        return self.sent - self.bounced
+
+    @property
+    def delivery_rate(self) -> float | None:
+        return self.rate(self.delivered)
 
     @property
     def click_rate(self) -> float | None:
@@ -142,6 +154,7 @@ class _Message:
     at: datetime
     in_period: bool
     channel: str = "email"
+    bounced: bool = False
 
 
 def _attributed(messages: list[_Message], clicks: list[datetime], ordered_at: datetime,
@@ -181,11 +194,12 @@ def step_report(session: Session, store_id: int, start: datetime, end: datetime,
         Send.store_id == store_id, Send.result.in_(REACHED),
         Send.created_at >= start, Send.created_at < end)
     messages: dict[int, list[_Message]] = defaultdict(list)
-    for cart_id, move, created, channel in session.execute(
-            select(Send.cart_id, Send.move, Send.created_at, Send.channel)
+    for cart_id, move, created, channel, bounced_at in session.execute(
+            select(Send.cart_id, Send.move, Send.created_at, Send.channel, Send.bounced_at)
             .where(Send.cart_id.in_(in_period), Send.result.in_(REACHED))
             .order_by(Send.created_at)):
-        messages[cart_id].append(_Message(move, created, start <= created < end, channel))
+        messages[cart_id].append(_Message(move, created, start <= created < end, channel,
+                                          bounced_at is not None))
     activity: dict[tuple[int, str], list[datetime]] = defaultdict(list)
     for cart_id, kind, occurred in session.execute(
             select(Activity.cart_id, Activity.kind, Activity.occurred_at)
@@ -209,6 +223,7 @@ def step_report(session: Session, store_id: int, start: datetime, end: datetime,
                 continue
             row = rows[(message.step, message.channel)]
             row.sent += 1
+            row.bounced += message.bounced
             row.clicked += _clicked(message, sent, clicks)
             row.unsubscribed += _clicked(message, sent, activity[(cart_id, "unsubscribed")])
         if cart_id in orders and orders[cart_id][0] is not None:

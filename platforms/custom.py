@@ -91,7 +91,18 @@ class CustomAdapter:
             sms_consent=fields.flag(body.get("accepts_sms_marketing"), "accepts_sms_marketing"),
             delivery_id=fields.ident(body.get("event_id"), "event_id"),
             order_ref=fields.ident(body.get("order_id"), "order_id"),
+            discount_codes=_codes(body.get("discount_codes")),
         )]
+
+
+def _codes(raw: Any) -> tuple[str, ...]:
+    """`discount_codes`: the codes an order used, as a list of strings (a pool
+    code in it attributes the recovery to the offer)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+        raise BadPayload("discount_codes", "must be a list of strings")
+    return tuple(code.strip()[:64] for code in raw if code.strip())
 
 
 adapter = CustomAdapter()

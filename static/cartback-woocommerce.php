@@ -233,6 +233,7 @@ function cartback_settings_page() {
  * only credential and names one cart; Cartback answers 404 for anything else.
  * Each item is found by SKU, else by its product link (variations by the
  * attribute_* arguments the link carries); items no longer sold are skipped.
+ * A reminder that carried a recovery coupon still valid: the coupon is applied.
  */
 function cartback_product_for($item) {
     $id = !empty($item['sku']) ? wc_get_product_id_by_sku($item['sku']) : 0;
@@ -277,6 +278,12 @@ add_action('template_redirect', function () {
         // one shopper on two devices stays one Cartback cart.
         if (!empty($cart['cart_token'])) {
             $target = add_query_arg('cartback_token', rawurlencode($cart['cart_token']), $target);
+        }
+        // The reminder's recovery coupon, applied to the rebuilt cart (core has no
+        // apply-coupon URL). Its email restriction is checked at checkout.
+        if (!empty($cart['coupon']) && is_string($cart['coupon'])) {
+            $coupon = wc_format_coupon_code($cart['coupon']);
+            if (!WC()->cart->has_discount($coupon)) { WC()->cart->apply_coupon($coupon); }
         }
     }
     wp_safe_redirect($target);

@@ -148,6 +148,7 @@ class _Claim:
     overtaken: str | None = None
     paused_behind: bool = False  # not tried: an earlier send of the batch hit MailPaused
     crashed: str | None = None  # an unexpected error: left claimed, as a crashed wake leaves it
+    minted: offers.Minted | None = None  # the offer code made for this send, if any
 
 
 def _result(cart_id: int, move: str | None, result: str, reason: str | None = None,
@@ -308,8 +309,8 @@ def _deliver(runtime: Runtime, claims: list[_Claim], now: datetime) -> None:
         # A step's offer code is made only now, once every gate passed and the
         # send is claimed; a platform error means no offer, not no reminder.
         offer = claim.rules.offer_for(claim.move)
-        minted = (offers.mint(runtime, claim.store, claim.cart, claim.move, offer, now)
-                  if offer else None)
+        minted = claim.minted = (offers.mint(runtime, claim.store, claim.cart, claim.move,
+                                             offer, now) if offer else None)
         try:
             claim.delivered = sender.compose_and_deliver(
                 claim.cart, claim.store, claim.move, now, links=runtime.links,
@@ -351,6 +352,7 @@ def _record(runtime: Runtime, claims: list[_Claim], now: datetime) -> list[WakeR
         # Outcomes that opened the breaker first, so the ones behind them see its retry time.
         for claim in sorted(claims, key=lambda c: c.paused_behind):
             cart, send = carts.get(claim.cart.id), sends.get(claim.send_id)
+            offers.remember(send, claim.minted)
             outcome = _record_one(session, runtime, claim, cart, send, now, backend)
             if claim.delivered is not None and claim.delivered.channel == "email":
                 delivered_stores.add(claim.store.id)

@@ -328,7 +328,7 @@ def _apply_order(session: Session, cart: Cart, event: CartEvent, rules: Rules) -
         cart.email = event.email.strip()
     cart.last_event_at = max(cart.last_event_at, event.occurred_at)
     cart.wake_at = None
-    offer = _offer_used(session, cart, event.discount_codes)
+    offer = _offer_used(session, cart, event.discount_codes, event.occurred_at)
     if offer:
         _record(session, cart, "ordered", event, status=cart.status, offer_code=offer)
     else:
@@ -336,12 +336,19 @@ def _apply_order(session: Session, cart: Cart, event: CartEvent, rules: Rules) -
     return Applied(cart.id, "ordered", None, cart.status)
 
 
-def _offer_used(session: Session, cart: Cart, codes: tuple[str, ...]) -> str | None:
+def _offer_used(session: Session, cart: Cart, codes: tuple[str, ...],
+                when: datetime) -> str | None:
     """The recovery code of this cart's reminders the order used, if any (codes compared
-    case-insensitively: WooCommerce lowercases them)."""
+    case-insensitively: WooCommerce lowercases them). Its send is marked used, so the
+    periodic sync never deletes a code an order carries."""
     wanted = {code.casefold() for code in codes}
     if not wanted:
         return None
-    sent = session.scalars(select(Send.offer_code).where(Send.cart_id == cart.id,
-                                                         Send.offer_code.is_not(None)))
-    return next((code for code in sent if code and code.casefold() in wanted), None)
+    sends = session.scalars(select(Send).where(Send.cart_id == cart.id,
+                                               Send.offer_code.is_not(None)))
+    used = next((send for send in sends if send.offer_code
+                 and send.offer_code.casefold() in wanted), None)
+    if used is None:
+        return None
+    used.offer_used_at = used.offer_used_at or when
+    return used.offer_code

@@ -272,7 +272,6 @@ class Delivered:
     template: str
     # Why the merchant's edited template failed on this cart (the default was sent).
     fallback: str | None = None
-    offer: Minted | None = None  # the recovery code the message carried
     channel: str = gates.EMAIL
 
 
@@ -289,7 +288,7 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
     if channel == gates.SMS:
         message_id = texting.deliver(cart, store, move, now, links=links, texter=texter,
                                      still_current=still_current, offer=offer)
-        return Delivered(message_id, polished=False, template=f"sms:{move}", offer=offer,
+        return Delivered(message_id, polished=False, template=f"sms:{move}",
                          channel=gates.SMS)
     settings = effective(store.settings)
     ctx = mail_context(cart, store, links, offer)
@@ -332,8 +331,7 @@ def compose_and_deliver(cart: Cart, store: Store, move: str, now: datetime, *,
         raise Overtaken(reason)
     message_id = mailer.send(message, sender=envelope.from_email, recipient=envelope.to_email)
     return Delivered(message_id, polished=line is not None and line == composed.opening_line,
-                     template=f"{name}:default" if fallback else name, fallback=fallback,
-                     offer=offer)
+                     template=f"{name}:default" if fallback else name, fallback=fallback)
 
 
 def _timeline(session: Session, cart: Cart, kind: str, now: datetime, **detail: Any) -> None:
@@ -375,8 +373,6 @@ def record_delivery(session: Session, cart: Cart | None, send: Send | None, now:
         send.message_id = delivered.message_id
         send.polished = delivered.polished
         send.template = delivered.template
-        if delivered.offer is not None:
-            send.offer_code, send.offer_ref = delivered.offer.code, delivered.offer.ref
         if delivered.fallback:
             _timeline(session, cart, "template_fallback", now, move=send.move,
                       error=delivered.fallback)

@@ -123,6 +123,7 @@ def _wake(runtime: Runtime, cart_id: int,
     with runtime.db.transaction() as session:
         cart = session.get(Cart, cart_id, with_for_update=True, populate_existing=True)
         send = session.get(Send, send_id, populate_existing=True)
+        offers.remember(send, minted)
         if overtaken is not None:
             outcome = sender.release_claim(session, cart, send, now, overtaken)
         elif cart is not None and send is not None and isinstance(error, MailPaused):

@@ -8,6 +8,8 @@ has passed (app.carts.offers); this module only says what to make.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -40,3 +42,23 @@ def make_offer(kind: str, value: float, hours: float, minimum: float) -> Offer |
 def code_from(random_bytes: bytes, length: int = 10) -> str:
     """A code such as CB-7KQ2MXH9RT from random bytes (the caller supplies them)."""
     return "CB-" + "".join(ALPHABET[b % len(ALPHABET)] for b in random_bytes[:length])
+
+
+MAX_CODE_LENGTH = 64  # sends.offer_code
+
+
+def codes_from_csv(text: str) -> tuple[list[str], list[str]]:
+    """A merchant's code list: the first column of each line (a header line
+    without digits such as "code" is skipped), trimmed, without repeats.
+    Returns (codes, refused) where refused are values too long or with spaces."""
+    codes: dict[str, None] = {}
+    refused: list[str] = []
+    for number, row in enumerate(csv.reader(io.StringIO(text))):
+        value = row[0].strip().strip("\ufeff") if row else ""
+        if not value or (number == 0 and value.casefold() in ("code", "codes", "coupon")):
+            continue
+        if len(value) > MAX_CODE_LENGTH or any(c.isspace() for c in value):
+            refused.append(value[:80])
+            continue
+        codes.setdefault(value, None)
+    return list(codes), refused

@@ -26,7 +26,8 @@ class Field:
     key: str
     label: str
     # minutes | hours | days | count | percent | number | time | timezone | text | email
-    # | bool | choice | url | color (the accent) | hex (any colour) | copy | language
+    # | bool | choice | https_url | url (the logo) | color (the accent) | hex (any colour)
+    # | copy | language
     kind: str
     default: Any
     help: str = ""
@@ -119,7 +120,10 @@ FIELDS: tuple[Field, ...] = (
           "Days after a reminder within which an order counts as recovered.",
           minimum=1, maximum=60),
     Field("first_offer", "Offer in the first reminder", "choice", "none",
-          "A unique single-use code made for this shopper when the reminder is really sent.",
+          "A unique single-use code made for this shopper when the reminder is really sent "
+          "(custom storefronts: taken from your uploaded codes). The email shows it, the "
+          "return link applies it where your platform allows (see the README), and codes "
+          "that expire unused are deleted from your store.",
           choices=("none", "percent", "fixed", "free_shipping")),
     Field("first_offer_value", "First reminder's offer value", "number", 10,
           "Percent (10 = 10 % off) or an amount in the cart's currency; ignored for free "
@@ -149,6 +153,10 @@ FIELDS: tuple[Field, ...] = (
           "The text's first words after the store name (empty: \"you left something in your "
           "cart\"). Keep it short: a text of more than 160 plain characters (70 with any "
           "emoji or accented letter outside the GSM alphabet) is billed as several."),
+    Field("offer_callback_url", "Offer code address (custom storefronts)", "https_url", "",
+          "Instead of uploaded codes: Cartback POSTs the cart and the offer to this https "
+          "address on your store's domain, signed like your webhooks (X-Cartback-Hmac-Sha256), "
+          "and your storefront answers {\"code\": \"...\"}. Empty: use the uploaded codes."),
     Field("sender_name", "Sender name", "text", "", "Shown as the From name; store name if empty."),
     Field("reply_to", "Reply-to address", "email", "", "Where shopper replies go."),
     Field("postal_address", "Postal address", "text", "",
@@ -233,6 +241,13 @@ def _clean(field: Field, raw: Any) -> Any:
         if len(value) > 500:
             raise ValueError("is too long (500 characters at most)")
         return brand.check_copy(value)
+    if field.kind == "https_url":
+        value = str(raw).strip()
+        if value and not re.fullmatch(r"https://[^\s/?#@\\]+(/\S*)?", value):
+            raise ValueError("must be an https:// address")
+        if len(value) > 500:
+            raise ValueError("is too long (500 characters at most)")
+        return value
     value = str(raw)
     if field.key != "postal_address" and ("\r" in value or "\n" in value):
         raise ValueError("must be one line")

@@ -202,6 +202,13 @@ class Send(Base):
     # (Shopify DiscountCodeNode gid, WooCommerce coupon id).
     offer_code: Mapped[str | None] = mapped_column(String(64))
     offer_ref: Mapped[str | None] = mapped_column(String(255))
+    # When the code stops working; when an order used it; when the periodic
+    # sync deleted it from the platform (expired and unused).
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the mail provider reported this message bounced (any bounce type).
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
@@ -214,10 +221,28 @@ class Send(Base):
             postgresql_where=text("result IN ('claimed', 'sent')"),
         ),
         Index("ix_sends_store_address_created", "store_id", "address", "created_at"),
+        Index("ix_sends_offer_expires_at", "offer_expires_at"),
         # Gate 3 compares addresses case-folded: without this it scans the store's sends.
         Index("ix_sends_store_lower_address", "store_id", func.lower(text("address")),
               "created_at"),
     )
+
+
+class OfferCode(Base):
+    """A custom storefront's own recovery code, uploaded by the merchant: one
+    is taken per reminder that offers something (app.carts.offer_pool)."""
+
+    __tablename__ = "offer_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cart_id: Mapped[int | None] = mapped_column(ForeignKey("carts.id", ondelete="SET NULL"))
+
+    __table_args__ = (UniqueConstraint("store_id", "code"),
+                      Index("ix_offer_codes_store_taken", "store_id", "taken_at"))
 
 
 class Suppression(Base):

@@ -119,6 +119,13 @@ class Integration:
     # store, cart, move, offer, code, now) -> the platform's id for it; raises
     # OfferError. None: the platform gets no offers.
     make_offer: Callable[[Runtime, Store, Cart, str, Offer, str, datetime], str] | None = None
+    # Deletes an expired code we made, by the id make_offer returned: (runtime,
+    # store, ref, now) -> True when deleted or already gone, False when an order
+    # used it (kept); raises OfferError. Run by app.carts.offer_cleanup.
+    remove_offer: Callable[[Runtime, Store, str, datetime], bool] | None = None
+    # The return link's target with the cart's live code applied on the way
+    # (target url, code) -> url; None: the code travels only in the email text.
+    offer_link: Callable[[str, str], str] | None = None
 
 
 def names() -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""Bounces and complaints from SES: the unsubscribe list, and an auto-pause.
+"""Bounces and complaints from SES: the unsubscribe list, an auto-pause, and
+each bounced message marked on its send (the per-step "bounced" numbers).
 
 A permanent bounce or a complaint puts the address on the unsubscribe list
 (source `bounce` / `complaint`) of every store that emailed it: the stores
@@ -27,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.carts.intake import normalize_email
-from app.db.models import Send, SendResult, Store, Suppression
+from app.db.models import Activity, Send, SendResult, Store, Suppression
 from app.privacy import suppressions
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,29 @@ def parse_ses_event(event: Any) -> Feedback | None:
     addresses = tuple(str(p["emailAddress"]) for p in (people or [])
                       if isinstance(p, dict) and isinstance(p.get("emailAddress"), str))
     return Feedback(source, message_id, addresses) if addresses else None
+
+
+def bounced_message_id(event: Any) -> str | None:
+    """The SES message id of any bounce (permanent, transient or undetermined: the
+    message did not arrive either way); None for anything else."""
+    if not isinstance(event, dict) or (event.get("eventType")
+                                       or event.get("notificationType")) != "Bounce":
+        return None
+    mail = event.get("mail") if isinstance(event.get("mail"), dict) else {}
+    message_id = mail.get("messageId")
+    return message_id if isinstance(message_id, str) and message_id else None
+
+
+def mark_bounced(session: Session, message_id: str, now: datetime) -> int:
+    """Mark the sends of this message bounced, once (SNS redelivers), with a line on
+    the cart's timeline; returns how many were newly marked."""
+    sends = session.scalars(select(Send).where(Send.message_id == message_id,
+                                               Send.bounced_at.is_(None))).all()
+    for send in sends:
+        send.bounced_at = now
+        session.add(Activity(cart_id=send.cart_id, kind="bounced", occurred_at=now,
+                             recorded_at=now, detail={"move": send.move}))
+    return len(sends)
 
 
 def _stores_for(session: Session, feedback: Feedback, address: str) -> set[int]:

@@ -90,10 +90,14 @@ def ses_events() -> ResponseReturnValue:
     event, answer = receive_sns("SES_SNS_TOPIC_ARNS", "SES notifications")
     if answer is not None:
         return answer
+    rt = runtime()
+    bounced = feedback.bounced_message_id(event)
+    if bounced is not None:
+        with rt.db.transaction() as session:
+            feedback.mark_bounced(session, bounced, rt.clock())
     found = feedback.parse_ses_event(event)
     if found is None:
         return jsonify({"ok": True, "ignored": "not a hard bounce or complaint"})
-    rt = runtime()
     with rt.db.transaction() as session:
         stores = feedback.record(session, found, rt.clock(),
                                  feedback.Limits.from_config(rt.config))

@@ -4,11 +4,14 @@ the unsubscribe link (/u/) shows a choice on GET and unsubscribes on POST."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask import Blueprint, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from app import integrations
+from app.carts import offers
 from app.db.models import Activity, Cart
 from app.errors import BadToken
 from app.mail.links import (
@@ -58,6 +61,17 @@ def return_target(cart: Cart, links: Links) -> tuple[str, dict[str, str]]:
     return f"{base.rstrip('/')}{page}", detail
 
 
+def with_live_offer(session: Session, cart: Cart, target: str,
+                    now: datetime) -> tuple[str, str | None]:
+    """The target with the cart's live recovery code applied on the way, where the
+    platform can (Shopify's /discount/CODE link); else the target as it was."""
+    integration = integrations.find(cart.store.platform)
+    if integration is None or integration.offer_link is None:
+        return target, None
+    code = offers.live_code(session, cart.id, now)
+    return (integration.offer_link(target, code), code) if code else (target, None)
+
+
 def bad_link() -> ResponseReturnValue:
     return render_template("shopper/bad_link.html"), 400
 
@@ -79,9 +93,12 @@ def return_to_cart(token: str) -> ResponseReturnValue:
         cart = session.get(Cart, cart_id)
         if cart is None:
             return bad_link()
+        now = rt.clock()
         target, detail = return_target(cart, rt.links)
-        session.add(Activity(cart_id=cart.id, kind="click", occurred_at=rt.clock(),
-                             detail=detail))
+        target, code = with_live_offer(session, cart, target, now)
+        if code:
+            detail = {**detail, "offer_code": code}
+        session.add(Activity(cart_id=cart.id, kind="click", occurred_at=now, detail=detail))
     return redirect(target, code=302)
 
 

@@ -248,6 +248,30 @@ class ShopifyClient:
             raise ShopifyApiError(f"{self.shop} refused the discount code ({codes})")
         return str(node["id"])
 
+    def discount_code_uses(self, token: str, node_id: str) -> int | None:
+        """How often a code we made was used; None when the shop has no such
+        discount any more (deleted by the merchant). `asyncUsageCount` lags the
+        orders a little (Shopify updates it asynchronously)."""
+        query = ("query CartbackOfferUses($id: ID!) { codeDiscountNode(id: $id) { id codeDiscount {"
+                 " ... on DiscountCodeBasic { asyncUsageCount }"
+                 " ... on DiscountCodeFreeShipping { asyncUsageCount } } } }")
+        node = self.graphql(token, query, {"id": node_id}).get("codeDiscountNode")
+        if not isinstance(node, dict):
+            return None
+        uses = (node.get("codeDiscount") or {}).get("asyncUsageCount")
+        return int(uses) if isinstance(uses, int) else 0
+
+    def delete_discount_code(self, token: str, node_id: str) -> None:
+        """`discountCodeDelete`: permanent (shared/reference/flow-offers-sms-holdout.md A4)."""
+        query = ("mutation CartbackOfferDelete($id: ID!) { discountCodeDelete(id: $id)"
+                 " { deletedCodeDiscountId userErrors { field code message } } }")
+        result = self.graphql(token, query, {"id": node_id}).get("discountCodeDelete") or {}
+        errors = result.get("userErrors") or []
+        if errors or not result.get("deletedCodeDiscountId"):
+            codes = ", ".join(str(e.get("code") or e.get("message")) for e in errors
+                              if isinstance(e, dict)) or "nothing deleted"
+            raise ShopifyApiError(f"{self.shop} refused to delete the discount code ({codes})")
+
     def shop_info(self, token: str) -> dict[str, Any]:
         shop = self.graphql(token, SHOP_QUERY).get("shop")
         return shop if isinstance(shop, dict) else {}

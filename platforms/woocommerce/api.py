@@ -98,6 +98,26 @@ class WooClient:
             raise WooApiError("store answered no coupon id")
         return int(created["id"])
 
+    def coupon_uses(self, coupon_id: int) -> int | None:
+        """How often a coupon was used; None when the store has no such coupon
+        (deleted, or emptied from the trash)."""
+        try:
+            coupon = self._call("get", f"coupons/{coupon_id}")
+        except WooApiError as err:
+            if err.status == 404:
+                return None
+            raise
+        return int(coupon.get("usage_count") or 0) if isinstance(coupon, dict) else 0
+
+    def delete_coupon(self, coupon_id: int) -> None:
+        """DELETE /wc/v3/coupons/<id>?force=true: for good, not to the trash
+        (shared/reference/flow-offers-sms-holdout.md B2). Already gone is done."""
+        try:
+            self._call("delete", f"coupons/{coupon_id}", params={"force": "true"})
+        except WooApiError as err:
+            if err.status != 404:
+                raise
+
     def orders_modified_since(self, since: datetime, *, per_page: int = 100,
                               max_pages: int = 20) -> list[dict[str, Any]]:
         orders: list[dict[str, Any]] = []

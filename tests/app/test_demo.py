@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email import policy
 from email.parser import BytesParser
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -25,6 +26,14 @@ def test_demo_plays_the_stories_and_summarises(tmp_path, monkeypatch):
     assert "first reminder by SMS sent" in result.output
     texts = sorted((tmp_path / "out" / "sms").glob("*.json"))
     assert texts and "Reply STOP to opt out" in texts[0].read_text()
+    # The second reminder's offer: a code from the store's pool, shown in the email.
+    offer = result.output.split("Offers: ")[1].splitlines()
+    assert "carried a single-use code for 10 % off" in offer[0]
+    code, path = offer[1].strip().removeprefix("e.g. ").split(" in ")
+    shown = BytesParser(policy=policy.default).parsebytes(Path(path).read_bytes())
+    assert f"Your code {code}: 10% off" in shown.get_body(("plain",)).get_content()
+    # The holdout comparison is shown by default (10 % held back).
+    assert "Holdout (10 % held back): messaged " in result.output
 
 
 def test_demo_with_a_holdout_shows_the_comparison(tmp_path, monkeypatch):

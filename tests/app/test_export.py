@@ -220,6 +220,7 @@ def test_export_xlsx_has_each_reminders_performance(day_of_carts, runtime, store
     assert [c.value for c in sheet[1]] == export.STEP_HEADER
     first = [c.value for c in sheet[2]]
     # Two first reminders that day; cart a's order (98.00) is credited to its first.
-    assert first[:6] == ["first", "email", 2, 0, 0, 1]
-    assert first[7] == 0.5 and first[8] == "98.00 EUR"
-    assert [c.value for c in sheet[3]][:6] == ["second", "email", 0, 0, 0, 0]
+    assert first[:8] == ["first", "email", 2, 2, 0, 0, 0, 1]  # both delivered, none bounced
+    assert first[9] == 0.5 and first[10] == "98.00 EUR"
+    assert first[11] == 7  # the store's attribution window, in days
+    assert [c.value for c in sheet[3]][:8] == ["second", "email", 0, 0, 0, 0, 0, 0]

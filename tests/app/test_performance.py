@@ -74,3 +74,17 @@ def test_per_step_counts_only_reminders_sent_in_the_period(runtime, store):
     steps = by_step(runtime, store, start=T0, end=SECOND)  # the second falls outside
     assert (steps["first"].sent, steps["second"].sent) == (1, 0)
     assert (steps["first"].recovered, steps["second"].recovered) == (0, 0)
+
+
+def test_per_step_delivered_is_sent_minus_what_the_provider_reported_bounced(runtime, store):
+    seed(runtime, store, "a")
+    seed(runtime, store, "b", moves=("first",))
+    seed(runtime, store, "c", moves=("first",))
+    with runtime.db.transaction() as session:
+        for send in session.query(Send).join(Cart).filter(Cart.cart_key.in_(("b", "c"))):
+            send.bounced_at = send.created_at + timedelta(minutes=2)
+    steps = by_step(runtime, store)
+    first, second = steps["first"], steps["second"]
+    assert (first.sent, first.delivered, first.bounced) == (3, 1, 2)
+    assert first.delivery_rate == 1 / 3
+    assert (second.sent, second.delivered, second.bounced) == (1, 1, 0)

@@ -13,7 +13,7 @@ import responses
 from sqlalchemy import select
 
 from app.carts.wake import wake_due
-from app.db.models import Send, Store, Suppression
+from app.db.models import Activity, Send, Store, Suppression
 from app.web.mail_events import SnsClient
 from tests.factories import SNS_CERT_URL, T0, cart_body, sns_signed, sns_signer
 
@@ -192,3 +192,26 @@ def test_store_under_the_minimum_sends_is_not_judged(client, runtime, store, fet
 def test_endpoint_is_off_without_configured_topics(client, app, signer):
     app.config["SES_SNS_TOPIC_ARNS"] = None
     assert post(client, notification(signer, bounce("a@example.com"))).status_code == 404
+
+
+def test_any_bounce_marks_its_reminder_bounced_once_for_the_per_step_numbers(
+        admin, client, runtime, store, fetched, signer, clock):
+    from app import performance
+
+    sent_to(runtime, store, "ada@example.com", "ses-soft")
+    sent_to(runtime, store, "bo@example.com", "ses-fine")
+    soft = notification(signer, bounce("ada@example.com", "ses-soft", "Transient"))
+    assert post(client, soft).status_code == 200
+    assert post(client, soft).status_code == 200  # SNS redelivers: still one bounce
+    assert suppressed(runtime) == []  # a soft bounce never unsubscribes
+    with runtime.db.new_session() as session:
+        [first, _] = performance.step_report(session, store.id, T0, T0 + timedelta(days=1),
+                                             timedelta(days=7))
+        timeline = [a.kind for a in session.scalars(select(Activity))]
+    assert (first.sent, first.delivered, first.bounced) == (2, 1, 1)
+    assert timeline == ["bounced"]
+    clock.set(T0 + timedelta(hours=1))
+    page = admin(store).get("/admin/", days=7).get_data(as_text=True)
+    row = page.split('<tr class="step-first">')[1].split("</tr>")[0]
+    assert [cell.split("<")[0].strip() for cell in row.split('<td class="num">')[1:4]] == [
+        "2", "1", "1"]  # sent, delivered (50.0%), bounced

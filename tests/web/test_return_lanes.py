@@ -195,7 +195,7 @@ def test_woocommerce_storefront_cart_link_restores_the_cart_on_any_device(client
     token = parse_qs(urlsplit(location).query)["cartback_restore"][0]
     restore = client.get(f"/restore/{token}")
     assert restore.status_code == 200
-    assert restore.get_json() == {"cart_token": "cb.k3x9f0a1lq2m", "items": [
+    assert restore.get_json() == {"cart_token": "cb.k3x9f0a1lq2m", "coupon": None, "items": [
         {"title": "Beanie with Logo", "quantity": 2, "sku": "Woo-beanie-logo",
          "product_url": f"{WOO}/product/beanie-with-logo/"},
         {"title": "Hoodie", "quantity": 1, "sku": "woo-hoodie-blue",

@@ -5,19 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.carts import offer_cleanup
 from app.db.models import Store
 from app.integrations import Embedding, Integration, Job
 from app.integrations.shopify import cli, sync, views
-from app.integrations.shopify.offers import make_offer
+from app.integrations.shopify.offers import make_offer, remove_offer
 from app.runtime import Runtime
 from platforms.shopify.adapter import TOPIC_HEADER
 from platforms.shopify.auth import frame_ancestors
 from platforms.shopify.hosts import CHECKOUT_HOSTS
+from platforms.shopify.links import discount_link
 
 
 def reconcile(runtime: Runtime) -> object:
-    # Shopify does not guarantee delivery: catch what its webhooks lost.
-    return sync.reconcile_all(runtime, runtime.clock())
+    # Shopify does not guarantee delivery: catch what its webhooks lost; then
+    # delete the recovery codes that expired unused.
+    now = runtime.clock()
+    results = sync.reconcile_all(runtime, now)
+    offer_cleanup.sweep_platform(runtime, "shopify", now)
+    return results
 
 
 def admin_frame_ancestors(store: Store) -> str:
@@ -43,4 +49,6 @@ integration = Integration(
     # A shop's /cart brings the cart back on the shopper's own device.
     cart_page="/cart",
     make_offer=make_offer,
+    remove_offer=remove_offer,
+    offer_link=discount_link,
 )

@@ -1,4 +1,5 @@
-"""A recovery offer's single-use code on Shopify (GraphQL Admin API, write_discounts)."""
+"""A recovery offer's single-use code on Shopify (GraphQL Admin API, write_discounts):
+made for a reminder, deleted by the periodic sync once it expired unused."""
 
 from __future__ import annotations
 
@@ -23,3 +24,20 @@ def make_offer(runtime: Runtime, store: Store, cart: Cart, move: str, offer: Off
             minimum=offer.minimum)
     except ShopifyApiError as err:
         raise OfferError(str(err)) from err
+
+
+def remove_offer(runtime: Runtime, store: Store, ref: str, now: datetime) -> bool:
+    """Delete the DiscountCodeNode `ref` unless an order used it (then keep it: the
+    merchant's reports name it). True when deleted or already gone."""
+    try:
+        shop, token = access_token(runtime, store.id, now)
+        client = client_for(runtime, shop)
+        uses = client.discount_code_uses(token, ref)
+        if uses is None:
+            return True
+        if uses > 0:
+            return False
+        client.delete_discount_code(token, ref)
+    except ShopifyApiError as err:
+        raise OfferError(str(err)) from err
+    return True

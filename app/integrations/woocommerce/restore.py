@@ -29,12 +29,17 @@ def restore_link(cart: Cart, links: Links) -> str | None:
     return f"{cart.store.domain.rstrip('/')}/?{query}"
 
 
-def restore_payload(cart: Cart) -> dict[str, Any] | None:
+def restore_payload(cart: Cart, coupon: str | None = None) -> dict[str, Any] | None:
     """What the plugin needs: the beacon's token (so the new device keeps
-    reporting as the same cart) and each item's title, quantity, SKU and link."""
+    reporting as the same cart), each item's title, quantity, SKU and link,
+    and the reminder's live recovery coupon, which the plugin (1.2 and later)
+    applies to the rebuilt cart. WooCommerce core has no apply-coupon URL
+    (shared/reference/flow-offers-sms-holdout.md B3), so this is the one way a
+    link can carry the coupon to a storefront cart."""
     if not cart.cart_key.startswith(BEACON_PREFIX) or not cart.items:
         return None
     return {
+        "coupon": coupon,
         "cart_token": cart.cart_key.removeprefix(BEACON_PREFIX),
         "items": [{"title": i.get("title"), "quantity": i.get("quantity"),
                    "sku": i.get("sku"), "product_url": i.get("product_url")}

@@ -21,6 +21,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from app.carts import offers
 from app.carts.ingest import ingest, ingest_delivery
 from app.db.models import Cart, Store
 from app.errors import BadRequest, BadToken, ConnectError, NotFound, StoreInputError, Unauthorized
@@ -194,7 +195,8 @@ def restore(token: str) -> ResponseReturnValue:
         return jsonify({"error": "unknown or tampered link"}), 404
     with rt.db.new_session() as session:
         cart = session.get(Cart, cart_id)
-        payload = restore_payload(cart) if cart is not None else None
+        payload = (restore_payload(cart, offers.live_code(session, cart.id, rt.clock()))
+                   if cart is not None else None)
     if payload is None:
         return jsonify({"error": "no cart to restore"}), 404
     return jsonify(payload)

@@ -58,7 +58,7 @@ EVENT_TITLES = {
     "updated": "Cart updated", "checkout_started": "Checkout started", "ordered": "Order placed",
     "deleted": "Cart deleted", "stale": "Late event ignored (older than what we had)",
     "ignored": "Event ignored", "click": "Clicked the return link", "stopped": "Stopped",
-    "unsubscribed": "Unsubscribed",
+    "unsubscribed": "Unsubscribed", "bounced": "Reminder bounced (the mail provider said so)",
 }
 
 
@@ -92,7 +92,9 @@ def timeline(session: Session, cart: Cart) -> list[Entry]:
         elif send.result == "sent":
             bits.append("polished opening line" if send.polished else "plain opening line")
             if send.offer_code:
-                bits.append(f"offer code {send.offer_code}")
+                bits.append(f"offer code {send.offer_code}" + (
+                    " (deleted from the store once it expired unused)"
+                    if send.offer_removed_at else ""))
         entries.append(Entry(send.created_at, f"send-{send.result}", title,
                              ", ".join(b for b in bits if b)))
     # At the same instant a reminder comes before what it caused (a click, an

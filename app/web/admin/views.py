@@ -28,10 +28,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from app import integrations, performance
-from app.carts import dry_run, preview
+from app.carts import dry_run, offer_pool, preview
 from app.carts.sender import mail_context
 from app.carts.stops import stop_cart
 from app.core.addresses import looks_like_address, normalize_email
+from app.core.offers import codes_from_csv
 from app.core.rules import FIELDS, Rules, check_timezone, effective, validate
 from app.db.models import Activity, Cart, Store, Suppression
 from app.errors import BadRequest, SettingsError, TemplateRefused
@@ -224,7 +225,35 @@ def settings() -> ResponseReturnValue:
             values, saved = effective(store.settings), True
     status = 400 if errors else 200
     return _page("admin/settings.html", fields=FIELDS, values=values, errors=errors,
-                 store_values=store_values, saved=saved), status
+                 store_values=store_values, saved=saved, pool=_offer_pool(),
+                 notice=request.args.get("notice")), status
+
+
+def _offer_pool() -> offer_pool.PoolSize | None:
+    """A custom storefront's own codes (Cartback cannot make codes on its shop)."""
+    if g.store.platform != integrations.CUSTOM:
+        return None
+    with runtime().db.new_session() as session:
+        return offer_pool.size(session, g.store_id)
+
+
+@bp.post("/offer-codes")
+def offer_codes_import() -> ResponseReturnValue:
+    rt = runtime()
+    if g.store.platform != integrations.CUSTOM:
+        raise BadRequest("this store's platform makes its own offer codes")
+    upload = request.files.get("file")
+    text = upload.read(2_000_000).decode("utf-8-sig", errors="replace") if upload else ""
+    codes, refused = codes_from_csv(text)
+    if not codes:
+        return redirect(url_for("admin.settings", notice="No codes found: put one code per "
+                                "line, in the first column.", _anchor="offer-codes"))
+    with rt.db.transaction() as session:
+        added = offer_pool.add(session, g.store_id, codes, rt.clock())
+    notice = (f"Added {added} codes; {len(codes) - added} were already there"
+              + (f"; refused {len(refused)} (spaces or longer than 64 characters)."
+                 if refused else "."))
+    return redirect(url_for("admin.settings", notice=notice, _anchor="offer-codes"))
 
 
 # --- templates -------------------------------------------------------------------------------
