@@ -15,6 +15,8 @@ from datetime import time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
+
 from app.core.addresses import looks_like_address
 from app.core.offers import Offer, make_offer
 from app.errors import SettingsError
@@ -24,7 +26,8 @@ from app.errors import SettingsError
 class Field:
     key: str
     label: str
-    # minutes | hours | days | count | percent | number | time | timezone | text | email
+    # minutes | hours | days | count | percent | number | time | timezone | locale | text
+    # | email
     # | bool | choice
     kind: str
     default: Any
@@ -78,6 +81,8 @@ FIELDS: tuple[Field, ...] = (
     Field("offer_minimum", "Offer's minimum order", "number", 0,
           "The code works only from this order subtotal (0 = any order).",
           minimum=0, maximum=1_000_000),
+    Field("locale", "Store locale", "locale", "en",
+          "Language and region for money and dates in this admin, e.g. en_US, de_DE, ja_JP."),
     Field("sender_name", "Sender name", "text", "", "Shown as the From name; store name if empty."),
     Field("reply_to", "Reply-to address", "email", "", "Where shopper replies go."),
     Field("postal_address", "Postal address", "text", "",
@@ -108,6 +113,14 @@ def check_timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as err:
         raise ValueError(f"{value!r} is not a known IANA timezone") from err
     return value
+
+
+def check_locale(value: str) -> str:
+    """A locale Babel knows (`en_US`, `de-DE`), in Babel's spelling."""
+    try:
+        return str(Locale.parse(value.strip().replace("-", "_")))
+    except (UnknownLocaleError, ValueError, TypeError) as err:
+        raise ValueError(f"{value!r} is not a known locale (try en_US or de_DE)") from err
 
 
 def _clean(field: Field, raw: Any) -> Any:
@@ -146,6 +159,8 @@ def _clean(field: Field, raw: Any) -> Any:
         return value
     if field.kind == "timezone":
         return check_timezone(str(raw))
+    if field.kind == "locale":
+        return check_locale(str(raw))
     value = str(raw)
     if field.key != "postal_address" and ("\r" in value or "\n" in value):
         raise ValueError("must be one line")

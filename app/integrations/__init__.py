@@ -92,6 +92,9 @@ class Embedding:
     frame_ancestors: Callable[[Store], str]
     head_template: str | None = None
     head_context: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    # The store a platform session token (the bearer token an embedded page's
+    # requests carry) signs in, once verified; None for anything else.
+    sign_in: Callable[[str], int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -139,3 +142,9 @@ def find(name: str | None) -> Integration | None:
 
 def every() -> tuple[Integration, ...]:
     return tuple(get(name) for name in _MODULES)
+
+
+def admin_sign_ins() -> tuple[Callable[[str], int | None], ...]:
+    """Every platform's check of its own admin session tokens (Embedding.sign_in)."""
+    return tuple(i.embedding.sign_in for i in every()
+                 if i.embedding is not None and i.embedding.sign_in is not None)

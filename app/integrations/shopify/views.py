@@ -244,6 +244,23 @@ def embedded(view: F) -> F:
     return cast(F, wrapper)
 
 
+def admin_sign_in(token: str) -> int | None:
+    """The installed store an App Bridge session token (from `shopify.idToken()`)
+    speaks for, verified as `embedded` does (signature, aud, exp/nbf, dest);
+    None for a token that does not verify, or when Shopify is not configured."""
+    config = runtime().config
+    if not config.get("SHOPIFY_API_KEY") or not config.get("SHOPIFY_API_SECRET"):
+        return None
+    cfg = _config()
+    try:
+        shop = verify_session_token(f"Bearer {token}", cfg.api_key, cfg.secrets)
+    except AuthError as err:
+        log.info("shopify session refused", extra={"reason": str(err)[:200]})
+        return None
+    ref = shopify_store.store_for_shop(runtime(), shop)
+    return ref.store_id if ref is not None and ref.installed else None
+
+
 def signed_in_store_id() -> int:
     """The store the embedded admin signed in as (only inside an `@embedded` view)."""
     return int(g.store_id)
