@@ -139,7 +139,9 @@ class SesMailer:
                 return None
             except BotoCoreError:
                 return None
-            if found.get("VerifiedForSendingStatus"):
+            # Either field says it: the first is the sending verdict, the second the
+            # identity's own verification (SES API v2 GetEmailIdentity).
+            if found.get("VerifiedForSendingStatus") or found.get("VerificationStatus") == "SUCCESS":
                 return True
         return False
 
