@@ -14,7 +14,6 @@ from platforms.shopify.adapter import TOPIC_HEADER
 from platforms.shopify.auth import frame_ancestors
 from platforms.shopify.hosts import CHECKOUT_HOSTS
 
-
 # Shopify's CDN serves the current App Bridge and Polaris web components
 # (shopify.dev/docs/api/app-home: "app-bridge.js", "polaris-1.js").
 APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"

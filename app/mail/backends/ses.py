@@ -141,7 +141,8 @@ class SesMailer:
                 return None
             # Either field says it: the first is the sending verdict, the second the
             # identity's own verification (SES API v2 GetEmailIdentity).
-            if found.get("VerifiedForSendingStatus") or found.get("VerificationStatus") == "SUCCESS":
+            if (found.get("VerifiedForSendingStatus")
+                    or found.get("VerificationStatus") == "SUCCESS"):
                 return True
         return False
 

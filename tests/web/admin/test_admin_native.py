@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 
 import boto3
-import pytest
 from moto import mock_aws
 from sqlalchemy import func, select
 
