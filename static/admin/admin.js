@@ -1,5 +1,10 @@
 // Cartback admin: progressive enhancement only; every page works without it.
 
+// On a narrow screen the chart scrolls inside its card: start at the latest days.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll(".chart-scroll").forEach(function (box) { box.scrollLeft = box.scrollWidth; });
+});
+
 // Inside the Shopify admin (App Bridge loaded, window.shopify present): the admin's
 // own sidebar and title bar replace ours, every form posts with a fresh App Bridge
 // session token in the Authorization header (never in a URL), and results show as

@@ -1,4 +1,4 @@
-"""Browser fixtures: one headless Chromium per session, the app served for real."""
+"""Browser fixtures: one headless Chromium per test module, the app served for real."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from werkzeug.serving import make_server
 from tests.browser.audit import ARGS, CHROMIUM, DESKTOP
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Per module: Playwright's sync API allows one running instance at a time, and
+    # other browser tests start their own.
     if not Path(CHROMIUM).exists():
         pytest.skip("headless Chromium not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright

@@ -11,6 +11,8 @@ from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 720, 220
 PAD_LEFT, PAD_BOTTOM, PAD_TOP = 36, 28, 12
+# The axis is labelled on both sides: a phone scrolls the chart to its latest days.
+PAD_RIGHT = 36
 # Labels are drawn at this size in viewBox units; `min_width` on the SVG keeps
 # them readable on a phone (the card scrolls sideways instead of shrinking).
 FONT_SIZE = 12
@@ -37,7 +39,7 @@ def bars(per_day: Mapping[date, tuple[int, int]], *, title: str) -> Markup:
     highest = max([max(v) for v in per_day.values()] + [0])
     ticks = count_ticks(highest)
     peak = ticks[-1]
-    plot_w = WIDTH - PAD_LEFT - 8
+    plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
     plot_h = HEIGHT - PAD_BOTTOM - PAD_TOP
     slot = plot_w / max(len(days), 1)
     bar_w = max(2.0, slot * 0.38)
@@ -50,10 +52,11 @@ def bars(per_day: Mapping[date, tuple[int, int]], *, title: str) -> Markup:
     ]
     for value in ticks:
         y = PAD_TOP + plot_h - plot_h * value / peak
-        parts.append(f'<line x1="{PAD_LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" '
+        parts.append(f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                      f'stroke="#e1e3e5"/>')
-        parts.append(f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
-                     f'font-size="{FONT_SIZE}" fill="#616a75">{value}</text>')
+        for x, anchor in ((PAD_LEFT - 6, "end"), (WIDTH - PAD_RIGHT + 6, "start")):
+            parts.append(f'<text x="{x}" y="{y + 4:.1f}" text-anchor="{anchor}" '
+                         f'font-size="{FONT_SIZE}" fill="#616a75">{value}</text>')
     label_every = max(1, math.ceil(len(days) / 8))
     for index, day in enumerate(days):
         sent, recovered = per_day[day]
