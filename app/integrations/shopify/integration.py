@@ -44,7 +44,8 @@ integration = Integration(
     stores_add=cli.STORES_ADD,
     embedding=Embedding(frame_ancestors=admin_frame_ancestors,
                         head_template="shopify/admin_head.html", head_context=admin_head,
-                        sign_in=views.admin_sign_in),
+                        sign_in=views.admin_sign_in,
+                        refused_headers=((views.RETRY_HEADER, "1"),)),
     topic_header=TOPIC_HEADER,
     checkout_hosts=CHECKOUT_HOSTS,
     # A shop's /cart brings the cart back on the shopper's own device.

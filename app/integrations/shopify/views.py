@@ -194,10 +194,13 @@ def _compliance(store_id: int, topic: str, body: dict[str, Any],
 
 # --- embedded admin sign-in ----------------------------------------------
 
+# App Bridge fetches a fresh session token and retries on this header.
+RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
+
+
 def _refuse_session() -> Response:
     response = make_response(jsonify({"error": "invalid session token"}), 401)
-    # App Bridge fetches a fresh session token and retries on this header.
-    response.headers["X-Shopify-Retry-Invalid-Session-Request"] = "1"
+    response.headers[RETRY_HEADER] = "1"
     return response
 
 

@@ -3,7 +3,8 @@
 A browser navigating (it asks for text/html) gets a page that says what
 happened and what to do next; fetches and API clients keep the JSON answer
 the app's error map gives everywhere else. A refused platform session token
-also carries Shopify's retry header, so App Bridge fetches a fresh token.
+also carries that platform's retry headers (Embedding.refused_headers), so
+its script fetches a fresh token.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from flask import Blueprint, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from app import integrations
 from app.errors import BadCsrf, NotSignedIn
 from app.web.admin.auth import bearer_token
-
-RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
 
 
 def wants_page() -> bool:
@@ -34,9 +34,8 @@ def _answer(status: int, kind: str, message: str,
 def register(bp: Blueprint) -> None:
     @bp.errorhandler(NotSignedIn)
     def _not_signed_in(err: NotSignedIn) -> ResponseReturnValue:
-        # App Bridge fetches a fresh session token and retries on this header.
         return _answer(401, "session", err.public_message,
-                       {RETRY_HEADER: "1"} if bearer_token() else None)
+                       integrations.admin_refused_headers() if bearer_token() else None)
 
     @bp.errorhandler(BadCsrf)
     def _bad_csrf(err: BadCsrf) -> ResponseReturnValue:
