@@ -15,6 +15,8 @@ from datetime import time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
+
 from app.core import brand
 from app.core.addresses import looks_like_address
 from app.core.offers import Offer, make_offer
@@ -25,9 +27,9 @@ from app.errors import SettingsError
 class Field:
     key: str
     label: str
-    # minutes | hours | days | count | percent | number | time | timezone | text | email
-    # | bool | choice | https_url | url (the logo) | color (the accent) | hex (any colour)
-    # | copy | language
+    # minutes | hours | days | count | percent | number | time | timezone | locale | text
+    # | email | bool | choice | https_url | url (the logo) | color (the accent)
+    # | hex (any colour) | copy | language
     kind: str
     default: Any
     help: str = ""
@@ -157,6 +159,8 @@ FIELDS: tuple[Field, ...] = (
           "Instead of uploaded codes: Cartback POSTs the cart and the offer to this https "
           "address on your store's domain, signed like your webhooks (X-Cartback-Hmac-Sha256), "
           "and your storefront answers {\"code\": \"...\"}. Empty: use the uploaded codes."),
+    Field("locale", "Store locale", "locale", "en",
+          "Language and region for money and dates in this admin, e.g. en_US, de_DE, ja_JP."),
     Field("sender_name", "Sender name", "text", "", "Shown as the From name; store name if empty."),
     Field("reply_to", "Reply-to address", "email", "", "Where shopper replies go."),
     Field("postal_address", "Postal address", "text", "",
@@ -188,6 +192,14 @@ def check_timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as err:
         raise ValueError(f"{value!r} is not a known IANA timezone") from err
     return value
+
+
+def check_locale(value: str) -> str:
+    """A locale Babel knows (`en_US`, `de-DE`), in Babel's spelling."""
+    try:
+        return str(Locale.parse(value.strip().replace("-", "_")))
+    except (UnknownLocaleError, ValueError, TypeError) as err:
+        raise ValueError(f"{value!r} is not a known locale (try en_US or de_DE)") from err
 
 
 def _clean(field: Field, raw: Any) -> Any:
@@ -226,6 +238,8 @@ def _clean(field: Field, raw: Any) -> Any:
         return value
     if field.kind == "timezone":
         return check_timezone(str(raw))
+    if field.kind == "locale":
+        return check_locale(str(raw))
     if field.kind == "url":
         return brand.check_logo_url(str(raw))
     if field.kind == "color":

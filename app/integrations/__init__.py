@@ -92,6 +92,12 @@ class Embedding:
     frame_ancestors: Callable[[Store], str]
     head_template: str | None = None
     head_context: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    # The store a platform session token (the bearer token an embedded page's
+    # requests carry) signs in, once verified; None for anything else.
+    sign_in: Callable[[str], int | None] | None = None
+    # Headers on the admin's 401 to a refused bearer token (so the platform's
+    # script fetches a fresh token and retries).
+    refused_headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,3 +152,15 @@ def find(name: str | None) -> Integration | None:
 
 def every() -> tuple[Integration, ...]:
     return tuple(get(name) for name in _MODULES)
+
+
+def admin_refused_headers() -> dict[str, str]:
+    """Every platform's headers for a refused admin session token (Embedding.refused_headers)."""
+    return {name: value for i in every() if i.embedding is not None
+            for name, value in i.embedding.refused_headers}
+
+
+def admin_sign_ins() -> tuple[Callable[[str], int | None], ...]:
+    """Every platform's check of its own admin session tokens (Embedding.sign_in)."""
+    return tuple(i.embedding.sign_in for i in every()
+                 if i.embedding is not None and i.embedding.sign_in is not None)

@@ -10,6 +10,12 @@
         Everything held about the address, as JSON-ready data.
     erase_store(session, store_id) -> list[int]
         The store and everything under it.
+    data_requests(store, now) -> list[DataRequest]
+        The platform's "what do you hold about this shopper" requests the
+        store received (Shopify customers/data_request), newest first, each
+        with its status: answered, open (due within 30 days) or overdue.
+    mark_answered(session, store_id, request_id, now) -> bool
+        The merchant sent the shopper their data.
 
 Flask-free; used by the Shopify compliance webhooks, the CLI and the admin.
 """
@@ -17,6 +23,7 @@ Flask-free; used by the Shopify compliance webhooks, the CLI and the admin.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -108,3 +115,56 @@ def uninstalled_before(session: Session, now: datetime, days: int) -> list[int]:
     return list(session.scalars(select(Store.id).where(
         Store.installed.is_(False), Store.uninstalled_at.is_not(None),
         Store.uninstalled_at < cutoff)))
+
+
+# Shopify asks the merchant to answer a customer's data request within 30 days.
+ANSWER_WITHIN = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    request_id: str
+    customer_id: str
+    received_at: datetime
+    carts: int
+    answered_at: datetime | None
+    status: str  # answered | open | overdue
+
+    @property
+    def due_at(self) -> datetime:
+        return self.received_at + ANSWER_WITHIN
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def data_requests(store: Store, now: datetime) -> list[DataRequest]:
+    found = []
+    for entry in (store.platform_state or {}).get("data_requests", []):
+        received = _moment(entry.get("received_at"))
+        if received is None:
+            continue
+        answered = _moment(entry.get("answered_at"))
+        status = ("answered" if answered else
+                  "overdue" if now > received + ANSWER_WITHIN else "open")
+        found.append(DataRequest(str(entry.get("id") or ""), str(entry.get("customer_id") or ""),
+                                 received, int(entry.get("carts") or 0), answered, status))
+    return sorted(found, key=lambda r: r.received_at, reverse=True)
+
+
+def mark_answered(session: Session, store_id: int, request_id: str, now: datetime) -> bool:
+    store = session.get(Store, store_id, with_for_update=True)
+    if store is None or not request_id:
+        return False
+    state = dict(store.platform_state or {})
+    entries = [dict(e) for e in state.get("data_requests", [])]
+    hit = [e for e in entries if str(e.get("id")) == request_id]
+    for entry in hit:
+        entry["answered_at"] = entry.get("answered_at") or now.isoformat()
+    state["data_requests"] = entries
+    store.platform_state = state
+    return bool(hit)

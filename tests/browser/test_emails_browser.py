@@ -1,18 +1,16 @@
 """The Emails page in a real headless Chromium (offline): edit the subject with a
 placeholder and watch the preview follow, reset to default, send a test."""
 
-# The browser, page and served fixtures are test_admin_browser's, imported so pytest finds
-# them here; a test naming one as its argument is using it, not redefining it.
+# The served fixture is test_admin_browser's (browser and page come from conftest),
+# imported so pytest finds it here; a test naming it as its argument is using it.
 # ruff: noqa: F811
 
 from __future__ import annotations
 
-from tests.browser.test_admin_browser import (  # noqa: F401 - the shared browser fixtures
-    browser,
-    page,
+from tests.browser.audit import shot
+from tests.browser.test_admin_browser import (  # noqa: F401 - the shared browser fixture
     pytestmark,
     served,
-    shot,
     signed_in,
 )
 

@@ -16,6 +16,11 @@ from platforms.shopify.auth import frame_ancestors
 from platforms.shopify.hosts import CHECKOUT_HOSTS
 from platforms.shopify.links import discount_link
 
+# Shopify's CDN serves the current App Bridge and Polaris web components
+# (shopify.dev/docs/api/app-home: "app-bridge.js", "polaris-1.js").
+APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
+POLARIS = "https://cdn.shopify.com/shopifycloud/polaris-1.js"
+
 
 def reconcile(runtime: Runtime) -> object:
     # Shopify does not guarantee delivery: catch what its webhooks lost; then
@@ -33,7 +38,8 @@ def admin_frame_ancestors(store: Store) -> str:
 
 def admin_head(config: Mapping[str, Any]) -> dict[str, Any]:
     """App Bridge needs the app's API key (client id); without one the pages go without it."""
-    return {"api_key": config.get("SHOPIFY_API_KEY") or ""}
+    return {"api_key": config.get("SHOPIFY_API_KEY") or "", "app_bridge": APP_BRIDGE,
+            "polaris": POLARIS}
 
 
 integration = Integration(
@@ -43,7 +49,9 @@ integration = Integration(
     jobs=(Job("shopify-sync", reconcile, seconds=900),),
     stores_add=cli.STORES_ADD,
     embedding=Embedding(frame_ancestors=admin_frame_ancestors,
-                        head_template="shopify/admin_head.html", head_context=admin_head),
+                        head_template="shopify/admin_head.html", head_context=admin_head,
+                        sign_in=views.admin_sign_in,
+                        refused_headers=((views.RETRY_HEADER, "1"),)),
     topic_header=TOPIC_HEADER,
     checkout_hosts=CHECKOUT_HOSTS,
     # A shop's /cart brings the cart back on the shopper's own device.

@@ -194,10 +194,13 @@ def _compliance(store_id: int, topic: str, body: dict[str, Any],
 
 # --- embedded admin sign-in ----------------------------------------------
 
+# App Bridge fetches a fresh session token and retries on this header.
+RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
+
+
 def _refuse_session() -> Response:
     response = make_response(jsonify({"error": "invalid session token"}), 401)
-    # App Bridge fetches a fresh session token and retries on this header.
-    response.headers["X-Shopify-Retry-Invalid-Session-Request"] = "1"
+    response.headers[RETRY_HEADER] = "1"
     return response
 
 
@@ -242,6 +245,23 @@ def embedded(view: F) -> F:
         return response
 
     return cast(F, wrapper)
+
+
+def admin_sign_in(token: str) -> int | None:
+    """The installed store an App Bridge session token (from `shopify.idToken()`)
+    speaks for, verified as `embedded` does (signature, aud, exp/nbf, dest);
+    None for a token that does not verify, or when Shopify is not configured."""
+    config = runtime().config
+    if not config.get("SHOPIFY_API_KEY") or not config.get("SHOPIFY_API_SECRET"):
+        return None
+    cfg = _config()
+    try:
+        shop = verify_session_token(f"Bearer {token}", cfg.api_key, cfg.secrets)
+    except AuthError as err:
+        log.info("shopify session refused", extra={"reason": str(err)[:200]})
+        return None
+    ref = shopify_store.store_for_shop(runtime(), shop)
+    return ref.store_id if ref is not None and ref.installed else None
 
 
 def signed_in_store_id() -> int:

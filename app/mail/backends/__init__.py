@@ -17,6 +17,13 @@ class Mailer(Protocol):
     def send(self, message: EmailMessage, *, sender: str, recipient: str) -> str: ...
 
 
+def sender_verified(mailer: Mailer, address: str) -> bool | None:
+    """Whether the backend will send from `address`: True or False where the
+    provider can tell (SES), None where it cannot (outbox, SMTP)."""
+    check = getattr(mailer, "sender_verified", None)
+    return check(address) if check is not None else None
+
+
 def make_mailer(config: Mapping[str, Any]) -> Mailer:
     backend = config["MAIL_BACKEND"]
     if backend == "outbox":

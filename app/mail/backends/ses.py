@@ -108,6 +108,27 @@ class SesMailer:
         return str(response["MessageId"])
 
 
+    def sender_verified(self, address: str) -> bool | None:
+        """Whether SES lets us send from `address` (the address itself or its domain
+        verified); None when SES will not say (no permission, unreachable)."""
+        domain = address.rpartition("@")[2]
+        for identity in (address, domain):
+            try:
+                found = self.client.get_email_identity(EmailIdentity=identity)
+            except ClientError as err:
+                if err.response.get("Error", {}).get("Code") == "NotFoundException":
+                    continue
+                return None
+            except BotoCoreError:
+                return None
+            # Either field says it: the first is the sending verdict, the second the
+            # identity's own verification (SES API v2 GetEmailIdentity).
+            if (found.get("VerifiedForSendingStatus")
+                    or found.get("VerificationStatus") == "SUCCESS"):
+                return True
+        return False
+
+
 def _check_configuration_set(client: Any, name: str, region: str | None) -> None:
     try:
         client.get_configuration_set(ConfigurationSetName=name)

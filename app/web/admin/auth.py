@@ -16,6 +16,14 @@ exchanges for the cookie before redirecting to a clean URL; for Shopify,
 the App Bridge session token verified by the Shopify module; for
 WooCommerce, the plugin's signed "Open Cartback" link verified by the
 WooCommerce module. Both then hand over the cookie the same way.
+
+Inside the platform's admin every request the page makes itself (form
+posts, fetches) carries the platform's own short-lived session token as
+`Authorization: Bearer …` (App Bridge's `shopify.idToken()`); the store's
+integration verifies it (signature, audience, expiry, shop) and it signs
+the request in on its own, cookie or not. A forged or expired one is
+refused even when a cookie is present. A header no other site can make a
+browser send needs no CSRF token.
 """
 
 from __future__ import annotations
@@ -23,10 +31,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import nonces
@@ -60,16 +69,20 @@ def store_id_from_session(token: str | None) -> int | None:
     return store if isinstance(store, int) else None
 
 
-def current_session() -> str | None:
-    """The session token from the cookie or an `Authorization: Bearer` header; never the URL.
-
-    The cookie wins: inside Shopify, App Bridge puts its own token in Authorization."""
-    if request.cookies.get(COOKIE):
-        return request.cookies[COOKIE]
+def bearer_token() -> str | None:
     authorization = request.headers.get("Authorization", "")
     if not authorization.startswith("Bearer "):
         return None
     return authorization.removeprefix("Bearer ").strip() or None
+
+
+def current_session() -> str | None:
+    """Our own session token: the cookie, else an `Authorization: Bearer` header; never
+    the URL. (A platform's session token in the header is no session of ours.)"""
+    if request.cookies.get(COOKIE):
+        return request.cookies[COOKIE]
+    bearer = bearer_token()
+    return bearer if store_id_from_session(bearer) is not None else None
 
 
 def set_session_cookie(response: Response, token: str, *, framed: bool = False) -> Response:
@@ -82,7 +95,21 @@ def set_session_cookie(response: Response, token: str, *, framed: bool = False) 
     return response
 
 
-def signed_in_store_id() -> int:
+# Given the bearer token, the store a platform's session token signs in (None: not one).
+PlatformSignIn = Callable[[str], "int | None"]
+
+
+def signed_in_store_id(platform_sign_ins: Iterable[PlatformSignIn] = ()) -> int:
+    """The signed-in store; sets `g.platform_token` when a platform's token did it."""
+    g.platform_token = False
+    bearer = bearer_token()
+    if bearer is not None and store_id_from_session(bearer) is None:
+        for sign_in in platform_sign_ins:
+            store_id = sign_in(bearer)
+            if store_id is not None:
+                g.platform_token = True
+                return store_id
+        raise NotSignedIn("session token refused")
     store_id = store_id_from_session(current_session())
     if store_id is None:
         raise NotSignedIn("no valid admin session")
@@ -95,6 +122,8 @@ def csrf_token(session_token: str) -> str:
 
 
 def check_csrf() -> None:
+    if g.get("platform_token"):
+        return  # the platform's token came in a header, which no other site can set
     session_token = current_session() or ""
     given = request.form.get("csrf") or request.headers.get("X-Cartback-Csrf") or ""
     # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).

@@ -34,6 +34,7 @@ from app.carts.stops import stop_cart
 from app.core.addresses import looks_like_address, normalize_email
 from app.core.offers import codes_from_csv
 from app.core.rules import FIELDS, Rules, check_timezone, effective, validate
+from app.core.status_labels import CART_STATUS_HINTS, status_label
 from app.db.models import Activity, Cart, Store, Suppression
 from app.errors import BadRequest, SettingsError, TemplateRefused
 from app.integrations import Embedding
@@ -45,7 +46,7 @@ from app.privacy import suppressions
 from app.stores import from_address
 from app.web import has_nul, row_id, runtime
 from app.web.admin import carts as cart_list
-from app.web.admin import dashboard
+from app.web.admin import checklist, dashboard, error_pages
 from app.web.admin.auth import (
     check_csrf,
     csrf_token,
@@ -56,8 +57,10 @@ from app.web.admin.auth import (
     signed_in_store_id,
 )
 from app.web.admin.chart import bars
+from app.web.admin.formats import StoreFormats
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+error_pages.register(bp)
 
 PERIODS = (7, 30, 90)
 
@@ -66,7 +69,7 @@ PERIODS = (7, 30, 90)
 def _sign_in() -> ResponseReturnValue | None:
     if request.endpoint == "admin.login":
         return None
-    g.store_id = signed_in_store_id()
+    g.store_id = signed_in_store_id(integrations.admin_sign_ins())
     g.session_token = current_session()
     if request.method == "POST":
         check_csrf()
@@ -127,8 +130,10 @@ def _page(template: str, **context: Any) -> str:
         embed = embedding.head_context(runtime().config) if embedding.head_context else {}
     # Until the merchant sets a From address, reminders go out from the default.
     sending_from = None if g.store.from_email else from_address(None, runtime().config)
+    fmt = StoreFormats(effective(g.store.settings)["locale"], g.store.timezone, runtime().clock())
     return render_template(template, store=g.store, embed_head=head, embed=embed,
-                           default_from=sending_from, **context)
+                           default_from=sending_from, fmt=fmt, status_label=status_label,
+                           status_hints=CART_STATUS_HINTS, **context)
 
 
 @bp.get("/login/<token>")
@@ -158,11 +163,24 @@ def home() -> ResponseReturnValue:
                                         rules.attribution_window)
         # Issue 13: the mail circuit breaker, shown while the provider refuses our mail.
         mail_pauses = breaker.open_pauses(session, rt.mailer.name, g.store_id)
+        setup = _setup_checklist(session)
     chart = bars(numbers.per_day, title=f"Reminders sent and carts recovered, last {days} days")
     return _page("admin/dashboard.html", numbers=numbers, days=days, periods=PERIODS,
                  chart=chart, settings=effective(g.store.settings),
                  last_export=(g.store.platform_state or {}).get("export"),
-                 mail_pauses=mail_pauses, holdout=holdout, steps=steps)
+                 mail_pauses=mail_pauses, holdout=holdout, steps=steps, setup=setup)
+
+
+def _setup_checklist(session: Any) -> list[checklist.Item]:
+    """The onboarding items while any required one is open; [] once all are settled."""
+    if checklist.is_finished(g.store):
+        return []
+    items = checklist.items(session, g.store, runtime().mailer)
+    if all(item.settled for item in items):
+        with runtime().db.transaction() as tx:
+            checklist.mark_finished(tx, g.store_id, runtime().clock())
+        return []
+    return items
 
 
 # --- dry run ---------------------------------------------------------------------------------
@@ -360,16 +378,25 @@ def unsubscribe_add() -> ResponseReturnValue:
                             notice=f"{normalize_email(email)} will get no more reminders."))
 
 
-@bp.post("/unsubscribes/<int:entry_id>/remove")
+def _confirmed() -> bool:
+    return request.method == "POST" and request.form.get("confirm") == "yes"
+
+
+@bp.route("/unsubscribes/<int:entry_id>/remove", methods=["GET", "POST"])
 def unsubscribe_remove(entry_id: int) -> ResponseReturnValue:
+    """Re-subscribe: a page says what will happen; only its confirmed POST removes."""
     rt = runtime()
     with rt.db.transaction() as session:
         entry = session.scalars(select(Suppression).where(
             Suppression.id == entry_id, Suppression.store_id == g.store_id)).first()
         if entry is None:
             abort(404)
+        if not _confirmed():
+            session.expunge(entry)
+            return _page("admin/confirm_resubscribe.html", entry=entry)
         session.delete(entry)
-    return redirect(url_for("admin.unsubscribes", notice="Removed."))
+    return redirect(url_for("admin.unsubscribes",
+                            notice=f"{entry.email} can get reminders again."))
 
 
 @bp.get("/unsubscribes.csv")
@@ -416,8 +443,8 @@ def _form_email() -> str | None:
 
 
 def _not_an_email() -> ResponseReturnValue:
-    return redirect(url_for("admin.unsubscribes",
-                            error="That is not an email address."))
+    return redirect(url_for("admin.privacy" if request.path.startswith("/admin/privacy")
+                            else "admin.unsubscribes", error="That is not an email address."))
 
 
 @bp.post("/privacy/report")
@@ -434,16 +461,39 @@ def privacy_report() -> ResponseReturnValue:
 
 @bp.post("/privacy/erase")
 def privacy_erase() -> ResponseReturnValue:
+    """Erase a shopper: first a page says what goes and what stays; then the confirmed POST."""
     rt = runtime()
     email = _form_email()
     if email is None:
         return _not_an_email()
+    if not _confirmed():
+        with rt.db.new_session() as session:
+            held = privacy.report_shopper(session, g.store_id, email)
+        return _page("admin/confirm_erase.html", email=normalize_email(email), held=held)
     with rt.db.transaction() as session:
         ids = privacy.erase_shopper(session, g.store_id, email)
     rt.timers.cancel_many(ids)
-    return redirect(url_for("admin.unsubscribes",
+    return redirect(url_for("admin.privacy",
                             notice=f"Erased everything about {normalize_email(email)} "
                                    f"({len(ids)} carts)."))
+
+
+@bp.get("/privacy", endpoint="privacy")
+def privacy_page() -> ResponseReturnValue:
+    """The shopper data tools and the platform's data requests with their status."""
+    return _page("admin/privacy.html", requests=privacy.data_requests(g.store, runtime().clock()),
+                 error=request.args.get("error"), notice=request.args.get("notice"))
+
+
+@bp.post("/privacy/requests/answered")
+def privacy_answered() -> ResponseReturnValue:
+    rt = runtime()
+    with rt.db.transaction() as session:
+        found = privacy.mark_answered(session, g.store_id, request.form.get("request", ""),
+                                      rt.clock())
+    if not found:
+        abort(404)
+    return redirect(url_for("admin.privacy", notice="Marked as answered."))
 
 
 # --- carts -----------------------------------------------------------------------------------

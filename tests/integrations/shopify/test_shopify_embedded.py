@@ -143,3 +143,49 @@ def test_embedded_entry_hands_the_session_over_in_a_partitioned_cookie_not_the_u
     assert token not in page and "?s=" not in page
     assert 'content="0;url=/admin/"' in page
     assert client.get("/admin/").status_code == 200  # the cookie signs the admin in
+
+
+# --- admin requests signed in by the App Bridge session token (issue 17) -------------------
+
+def test_admin_page_inside_shopify_uses_the_admins_nav_title_bar_and_polaris(client, shop_store):
+    response = client.get("/admin/unsubscribes", headers=bearer())
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "https://cdn.shopify.com/shopifycloud/polaris-1.js" in page
+    assert '<s-app-nav><s-link href="/admin/" rel="home">Dashboard</s-link>' in page
+    assert '<s-page heading="Unsubscribes">' in page
+    assert 's-button slot="secondary-actions" href="/admin/unsubscribes.csv"' in page
+
+
+def test_form_posted_with_a_session_token_needs_no_cookie_and_no_csrf(client, shop_store,
+                                                                      runtime):
+    from app.core.rules import FIELDS
+
+    form = {f.key: f.default for f in FIELDS if f.kind != "bool"}
+    response = client.post("/admin/settings", headers=bearer(),
+                           data={**form, "timezone": "Europe/Berlin", "quiet_start": "22:00"})
+    assert response.status_code == 200
+    assert "Settings saved." in response.get_data(as_text=True)
+    with runtime.db.new_session() as session:
+        store = session.get(Store, shop_store)
+    assert store.timezone == "Europe/Berlin" and store.settings["quiet_start"] == "22:00"
+    assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize("claims", [
+    {"secret": "shpss_" + "f" * 32},
+    {"exp_in": -11},
+    {"aud": "another-app"},
+    {"dest": "https://other-shop.myshopify.com", "iss": "https://other-shop.myshopify.com/admin"},
+], ids=["forged", "expired", "wrong-audience", "shop-not-installed"])
+def test_a_refused_session_token_is_refused_even_with_a_cookie(app, client, shop_store, claims):
+    from app.web.admin.auth import COOKIE, COOKIE_PATH, mint_session
+
+    with app.test_request_context():
+        client.set_cookie(COOKIE, mint_session(shop_store), path=COOKIE_PATH)
+    assert client.get("/admin/").status_code == 200
+    response = client.get("/admin/", headers=bearer(**claims))
+    assert response.status_code == 401
+    assert response.headers["X-Shopify-Retry-Invalid-Session-Request"] == "1"
+    refused = client.post("/admin/settings", headers=bearer(**claims), data={"timezone": "UTC"})
+    assert refused.status_code == 401

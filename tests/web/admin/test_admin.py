@@ -199,7 +199,10 @@ def test_admin_unsubscribe_add_remove_import_export(admin, store, runtime):
         entry = session.scalars(select(Suppression).where(
             Suppression.email == "eve@example.com")).one()
     assert entry.source == "merchant"
-    me.post(f"/admin/unsubscribes/{entry.id}/remove")
+    asked = me.post(f"/admin/unsubscribes/{entry.id}/remove").get_data(as_text=True)
+    assert "Let eve@example.com get reminders again?" in asked
+    assert "eve@example.com" in me.get("/admin/unsubscribes").get_data(as_text=True)
+    me.post(f"/admin/unsubscribes/{entry.id}/remove", data={"confirm": "yes"})
     assert "eve@example.com" not in me.get("/admin/unsubscribes").get_data(as_text=True)
 
 
@@ -245,7 +248,7 @@ def test_admin_dashboard_counts_and_chart(admin, store, runtime, post_custom, cl
     assert re.search(r"Carts recovered</h2><p class=\"big\">1<", page)
     assert re.search(r"Reminders sent</h2><p class=\"big\">1<", page)
     assert "Skipped: no email" in page
-    assert "98.00 EUR" in page
+    assert "€98.00" in page
     assert page.count('class="bar bar-sent"') == 7
     assert "<svg" in page and "<title id=\"chart-title\">" in page
 

@@ -65,7 +65,7 @@ def test_holdout_numbers_and_verdict_from_history(admin, runtime, store, clock):
     assert "No clear difference yet" in page
     assert re.search(r"Messaged</td><td class=\"num\">60</td><td class=\"num\">30</td>"
                      r"<td class=\"num\">50.0%", page)
-    assert "1,064.52 EUR" in page
+    assert "€1,064.52" in page
     assert "Held back on purpose (holdout group)" in page
 
 
@@ -95,6 +95,6 @@ def test_dashboard_shows_each_steps_numbers(admin, runtime, store, post_custom, 
     row = re.search(r'<tr class="step-second">(.*?)</tr>', page, re.S).group(1)
     # sent, delivered, bounced, clicked, unsubscribed, recovered
     assert re.findall(r'<td class="num">(\d+)', row)[:6] == ["1", "1", "0", "1", "0", "1"]
-    assert "98.00 EUR" in row
+    assert "€98.00" in row
     first = re.search(r'<tr class="step-first">(.*?)</tr>', page, re.S).group(1)
     assert re.findall(r'<td class="num">(\d+)', first)[:6] == ["1", "1", "0", "0", "0", "0"]
