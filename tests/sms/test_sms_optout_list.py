@@ -112,10 +112,11 @@ class TestCopiedToAws:
         admin(store).post("/admin/unsubscribes", data={"email": "+1 212 555 0100"})
         assert entries(runtime) == [(PHONE, "merchant")]
 
-    def test_an_address_the_merchant_adds_is_not_sent_to_aws(self, admin, store, runtime,
-                                                             stub):
-        admin(store).post("/admin/unsubscribes", data={"email": "eve@example.com"})
-        assert entries(runtime) == [("eve@example.com", "merchant")]
+    @pytest.mark.parametrize("address", ["eve@example.com", "+12125550100@example.com"])
+    def test_an_address_the_merchant_adds_is_not_sent_to_aws(self, address, admin, store,
+                                                             runtime, stub):
+        admin(store).post("/admin/unsubscribes", data={"email": address})
+        assert entries(runtime) == [(address, "merchant")]
 
     def test_a_stop_through_our_endpoint_goes_on_the_aws_list(self, client, runtime, store,
                                                               stub, signer):

@@ -373,13 +373,14 @@ def unsubscribe_add() -> ResponseReturnValue:
     """An email address, or a phone number (then no texts either, here or at AWS)."""
     rt = runtime()
     typed = (request.form.get("email") or "").strip()
-    who = normalize_email(typed) if looks_like_address(typed) else _phone(typed)
+    number = None if looks_like_address(typed) else _phone(typed)
+    who = number or (normalize_email(typed) if looks_like_address(typed) else None)
     if who is None:
         return redirect(url_for("admin.unsubscribes", error=NOT_A_SHOPPER))
     with rt.db.transaction() as session:
         suppressions.add(session, g.store_id, who, source="merchant", now=rt.clock())
-    if who.startswith("+"):
-        sms_optouts.share_with_provider(rt.texter, who)
+    if number is not None:
+        sms_optouts.share_with_provider(rt.texter, number)
     return redirect(url_for("admin.unsubscribes", notice=f"{who} will get no more reminders."))
 
 
