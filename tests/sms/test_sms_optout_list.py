@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.carts.wake import wake_due
 from app.db.models import Cart, Store, Suppression
+from app.privacy import suppressions
 from app.web.mail_events import SnsClient
 from tests.factories import T0, cart_body, sns_signed, sns_signer
 
@@ -137,3 +138,13 @@ class TestCopiedToAws:
         response = self.stop(client, signer)
         assert response.status_code == 200 and response.json["stores"] == 1
         assert entries(runtime) == [(PHONE, "sms_stop")]
+
+
+def test_removing_a_shoppers_stop_warns_first(admin, store, runtime):
+    with runtime.db.transaction() as session:
+        entry = suppressions.add(session, store.id, PHONE, source="sms_stop", now=T0)
+        entry_id = entry.id
+    page = admin(store).get(f"/admin/unsubscribes/{entry_id}/remove").get_data(as_text=True)
+    assert "They unsubscribed themselves by replying STOP to a text." in page
+    assert "until the shopper texts START" in page
+    assert entries(runtime) == [(PHONE, "sms_stop")]
