@@ -82,7 +82,7 @@ def test_new_store_sees_the_checklist_with_links_to_each_fix(admin, make_store):
     assert 'href="/admin/settings#from_email"' in item(section, "from_address").group(2)
     assert 'href="/admin/carts"' in item(section, "first_webhook").group(2)
     assert 'href="/admin/dry-run"' in item(section, "first_reminder").group(2)
-    assert 'href="/admin/templates/first"' in item(section, "test_email").group(2)
+    assert 'href="/admin/emails/first"' in item(section, "test_email").group(2)
     assert item(section, "test_email").group(1) == "todo optional"
 
 
