@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -309,28 +310,52 @@ def privacy() -> None:
     """Privacy requests about one shopper."""
 
 
+def _shopper_options(command: Callable[..., None]) -> Callable[..., None]:
+    command = click.option("--phone", help="their phone number, international form (+1...)")(
+        command)
+    command = click.option("--email")(command)
+    return click.option("--store", "store_id", type=int, required=True)(command)
+
+
+def _e164(phone: str | None) -> str | None:
+    from platforms import fields
+
+    if not phone:
+        return None
+    number = fields.or_none(fields.phone, phone)
+    if number is None:
+        raise click.BadParameter("not a phone number in international form", param_hint="--phone")
+    return number
+
+
 @privacy.command("report")
-@click.option("--store", "store_id", type=int, required=True)
-@click.option("--email", required=True)
-def privacy_report(store_id: int, email: str) -> None:
-    """Print everything held about an email address as JSON."""
+@_shopper_options
+def privacy_report(store_id: int, email: str | None, phone: str | None) -> None:
+    """Print everything held about an email address and/or phone number as JSON."""
     from app.privacy import requests as privacy_module
 
+    if not (email or phone):
+        raise click.UsageError("give --email, --phone or both")
+    number = _e164(phone)
     runtime = current_app.extensions["cartback"]
     with runtime.db.new_session() as session:
-        click.echo(json.dumps(privacy_module.report_shopper(session, store_id, email), indent=2))
+        click.echo(json.dumps(privacy_module.report_shopper(
+            session, store_id, email, phone=number), indent=2))
 
 
 @privacy.command("erase")
-@click.option("--store", "store_id", type=int, required=True)
-@click.option("--email", required=True)
-def privacy_erase(store_id: int, email: str) -> None:
-    """Erase everything about an email address (an unsubscribe entry is kept)."""
+@_shopper_options
+def privacy_erase(store_id: int, email: str | None, phone: str | None) -> None:
+    """Erase everything about an email address and/or phone number (an unsubscribe
+    entry is kept)."""
     from app.privacy import requests as privacy_module
 
+    if not (email or phone):
+        raise click.UsageError("give --email, --phone or both")
+    number = _e164(phone)
     runtime = current_app.extensions["cartback"]
     with runtime.db.transaction() as session:
-        ids = privacy_module.erase_shopper(session, store_id, email)
+        ids = privacy_module.erase_shopper(session, store_id, email, phone=number)
     runtime.timers.cancel_many(ids)
     click.echo(json.dumps({"carts_erased": len(ids)}))
 

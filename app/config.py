@@ -116,7 +116,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMS_MAX_PRICE", str, None,
             "most a text may cost in USD (e.g. 0.05); dearer texts are refused by AWS"),
     Setting("SMS_SNS_TOPIC_ARNS", str, None,
-            "comma-separated SNS topic ARNs whose inbound texts (STOP) we accept"),
+            "comma-separated SNS topic ARNs whose inbound texts (STOP, START) and text "
+            "delivery events we accept"),
+    Setting("SMS_OPT_OUT_LIST", str, "Default",
+            "End User Messaging SMS opt-out list our opt-outs are copied to (aws backend)"),
     Setting("BEDROCK_MODEL_ID", str, None, "turns the polished opening line on"),
     Setting("POLISH_TIMEOUT_MS", int, 2000, "time budget of the polishing call",
             minimum=50, maximum=30_000),

@@ -108,8 +108,9 @@ REACHED = (SendResult.SENT.value, SendResult.UNKNOWN.value)
 class StepNumbers:
     """One step and channel, for the reminders sent in the period.
 
-    bounced: reminders the mail provider reported bounced (SES through SNS,
-    app.mail.feedback); delivered: sent and not bounced (a backend that reports
+    bounced: reminders the provider reported bounced (SES through SNS,
+    app.mail.feedback; texts by AWS's delivery events, app.sms.delivery_events);
+    delivered: sent and not bounced (a backend that reports
     no bounces, the outbox or plain SMTP, counts every reminder it accepted);
     clicked / unsubscribed: reminders followed by a return-link click / an
     unsubscribe before the cart's next reminder; recovered: reminders an order

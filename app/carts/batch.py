@@ -352,8 +352,8 @@ def _record(runtime: Runtime, claims: list[_Claim], now: datetime) -> list[WakeR
         # Outcomes that opened the breaker first, so the ones behind them see its retry time.
         for claim in sorted(claims, key=lambda c: c.paused_behind):
             cart, send = carts.get(claim.cart.id), sends.get(claim.send_id)
-            offers.remember(send, claim.minted)
             outcome = _record_one(session, runtime, claim, cart, send, now, backend)
+            offers.remember(session, send, claim.minted)
             if claim.delivered is not None and claim.delivered.channel == "email":
                 delivered_stores.add(claim.store.id)
             wake_at = None

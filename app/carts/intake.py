@@ -250,7 +250,8 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
         return Applied(None, "duplicate")
     event = _clamp_future(event, now)
     if tombstones.is_erased(session, store, normalize_email(event.email),
-                            [event.cart_key, event.checkout_key, *event.aliases]):
+                            [event.cart_key, event.checkout_key, *event.aliases],
+                            phone=event.phone):
         # An erased shopper stays erased: a late or retried delivery recreates nothing.
         log.info("event for an erased shopper ignored",
                  extra={"store_id": store.id, "kind": event.kind.value})

@@ -8,6 +8,10 @@ exactly one reminder, even with several scheduler processes sending at once:
 on PostgreSQL the next free row is locked with SKIP LOCKED (a second taker
 moves on to the next row instead of waiting) and the update only wins while
 the row is still free; on SQLite writes take turns anyway.
+
+A code taken for a reminder that then never reached the shopper (it failed,
+was cancelled because the cart changed, or was deferred) goes back
+(`give_back`): the shopper never saw it, and the pool is the merchant's stock.
 """
 
 from __future__ import annotations
@@ -50,6 +54,16 @@ def take(session: Session, store_id: int, cart_id: int, now: datetime) -> Taken 
         if won:
             return Taken(row.id, row.code)
     return None
+
+
+def give_back(session: Session, ref: str | None) -> bool:
+    """Free the code a send's `offer_ref` names; False when it is no pool code."""
+    if not ref or not ref.startswith(REF_PREFIX) or not ref[len(REF_PREFIX):].isdigit():
+        return False
+    return bool(session.execute(
+        update(OfferCode).where(OfferCode.id == int(ref[len(REF_PREFIX):]))
+        .values(taken_at=None, cart_id=None)
+        .execution_options(synchronize_session=False)).rowcount)
 
 
 def add(session: Session, store_id: int, codes: list[str], now: datetime) -> int:

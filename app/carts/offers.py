@@ -12,6 +12,8 @@ means the reminder goes without an offer (logged), never no reminder.
 Whatever then happens to the message, `remember` writes the code on the send
 row: a code made for a message that failed still exists on the platform,
 and the periodic sync (app.carts.offer_cleanup) deletes it once it expired.
+A pool code is the exception: one whose message did not go returns to the
+pool (app.carts.offer_pool.give_back).
 """
 
 from __future__ import annotations
@@ -128,9 +130,22 @@ def _from_callback(store: Store, cart: Cart, move: str, offer: Offer, now: datet
     return Minted(offer, code, CALLBACK_REF, expires_at)
 
 
-def remember(send: Send | None, minted: Minted | None) -> None:
-    """Write the code on its send, whatever became of the message."""
-    if send is None or minted is None:
+# What a send's code is kept for: the message reached, or maybe reached, the shopper.
+REACHED = (SendResult.SENT.value, SendResult.UNKNOWN.value, SendResult.CLAIMED.value)
+
+
+def remember(session: Session, send: Send | None, minted: Minted | None) -> None:
+    """Write the code on its send once the outcome is recorded, whatever became of
+    the message; except that a pool code of a message that never reached the
+    shopper goes back to the pool instead."""
+    if minted is None:
+        return
+    if (send is None or send.result not in REACHED) and offer_pool.give_back(session,
+                                                                              minted.ref):
+        log.info("offer code returned to the pool: the reminder did not go",
+                 extra={"send_id": send.id if send else None})
+        return
+    if send is None:
         return
     send.offer_code, send.offer_ref = minted.code, minted.ref
     send.offer_expires_at = minted.expires_at

@@ -101,7 +101,7 @@ def why_not_send(session: Session, cart_id: int, send_id: int,
     history = StoreHistory(session, cart.store_id)
     if any(history.is_suppressed(who, cart.id) for who in identities(cart.email, cart.phone)):
         return "unsubscribed"
-    if tombstones.is_erased(session, cart.store, normalize_email(cart.email)):
+    if tombstones.is_erased(session, cart.store, normalize_email(cart.email), phone=cart.phone):
         return "erased"
     if fingerprint(cart) != claimed:
         return "cart changed"

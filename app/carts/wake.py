@@ -123,7 +123,6 @@ def _wake(runtime: Runtime, cart_id: int,
     with runtime.db.transaction() as session:
         cart = session.get(Cart, cart_id, with_for_update=True, populate_existing=True)
         send = session.get(Send, send_id, populate_existing=True)
-        offers.remember(send, minted)
         if overtaken is not None:
             outcome = sender.release_claim(session, cart, send, now, overtaken)
         elif cart is not None and send is not None and isinstance(error, MailPaused):
@@ -138,6 +137,7 @@ def _wake(runtime: Runtime, cart_id: int,
             outcome = sender.record_delivery(session, cart, send, now, delivered, error)
             if delivered is not None and delivered.channel == "email":
                 breaker.close(session, runtime.mailer.name, store.id, now)
+        offers.remember(session, send, minted)
         if cart is None:
             return WakeResult(cart_id, move.kind.value, outcome.result, outcome.reason), due
         if outcome.until is None and cart.status in LIVE_STATUSES and cart.store.installed:

@@ -1,13 +1,16 @@
 """Privacy requests: report or erase everything about one shopper; erase a store.
 
-    erase_shopper(session, store_id, email, order_refs=()) -> list[int]
-        Deletes the shopper's carts (with their sends and timeline) and every
-        send addressed to them; keeps their unsubscribe entries, which must
-        stay to honour the opt-out, and leaves tombstones (keyed hashes of the
-        address and the carts' keys) so no later delivery recreates them.
-        Returns the deleted cart ids (cancel their timers after the commit).
-    report_shopper(session, store_id, email) -> dict
-        Everything held about the address, as JSON-ready data.
+    erase_shopper(session, store_id, email, order_refs=(), phone=None) -> list[int]
+        Deletes the shopper's carts (found by address, phone number or order,
+        with their sends and timeline) and every send addressed to them, by
+        email or by text; keeps their unsubscribe entries, which must stay to
+        honour the opt-out, and leaves tombstones (keyed hashes of the
+        address, the numbers and the carts' keys) so no later delivery
+        recreates them. A number on one of their carts is theirs: its other
+        carts go too. Returns the deleted cart ids (cancel their timers after
+        the commit).
+    report_shopper(session, store_id, email, phone=None) -> dict
+        Everything held about the address and number, as JSON-ready data.
     erase_store(session, store_id) -> list[int]
         The store and everything under it.
     data_requests(store, now) -> list[DataRequest]
@@ -43,47 +46,68 @@ def _delete_carts(session: Session, cart_ids: Sequence[int]) -> None:
     session.execute(delete(Cart).where(Cart.id.in_(cart_ids)))
 
 
-def erase_shopper(session: Session, store_id: int, email: str | None,
-                  order_refs: Sequence[str] = ()) -> list[int]:
-    address = normalize_email(email)
+def _shoppers_carts(session: Session, store_id: int, address: str | None, phone: str | None,
+                    order_refs: Sequence[str] = ()) -> tuple[list[Cart], list[str]]:
+    """The shopper's carts (by address, number or order) and every identity they
+    go by: the address, the number asked for and the numbers on those carts,
+    whose carts are theirs too."""
     conditions = []
     if address:
         conditions.append(func.lower(Cart.email) == address)
+    if phone:
+        conditions.append(Cart.phone == phone)
     if order_refs:
         conditions.append(Cart.order_ref.in_(list(order_refs)))
     if not conditions:
-        return []
-    found = session.execute(select(Cart.id, Cart.cart_key, Cart.checkout_key).where(
-        Cart.store_id == store_id, or_(*conditions))).all()
-    ids = [cart_id for cart_id, _, _ in found]
+        return [], []
+    carts = list(session.scalars(select(Cart).where(Cart.store_id == store_id, or_(*conditions))
+                                 .order_by(Cart.id)))
+    phones = [p for p in dict.fromkeys([phone, *(c.phone for c in carts)]) if p]
+    if set(phones) - {phone}:
+        # A number first seen on a cart found by address: that number's other carts.
+        known = {c.id for c in carts}
+        carts += [c for c in session.scalars(select(Cart).where(
+            Cart.store_id == store_id, Cart.phone.in_(phones)).order_by(Cart.id))
+            if c.id not in known]
+    return carts, [who for who in (address, *phones) if who]
+
+
+def erase_shopper(session: Session, store_id: int, email: str | None,
+                  order_refs: Sequence[str] = (), phone: str | None = None) -> list[int]:
+    address = normalize_email(email)
+    carts, who = _shoppers_carts(session, store_id, address, phone, order_refs)
+    ids = [c.id for c in carts]
     store = session.get(Store, store_id)
     if store is not None:
-        keys = [key for _, cart_key, checkout_key in found for key in (cart_key, checkout_key)]
-        tombstones.bury(session, store, address, keys, datetime.now(UTC))
+        keys = [key for c in carts for key in (c.cart_key, c.checkout_key)]
+        tombstones.bury(session, store, address, keys, datetime.now(UTC),
+                        phones=[w for w in who if w != address])
     _delete_carts(session, ids)
-    if address:
+    if who:
         session.execute(delete(Send).where(Send.store_id == store_id,
-                                           func.lower(Send.address) == address))
+                                           func.lower(Send.address).in_(who)))
     return ids
 
 
-def report_shopper(session: Session, store_id: int, email: str) -> dict[str, Any]:
+def report_shopper(session: Session, store_id: int, email: str | None,
+                   phone: str | None = None) -> dict[str, Any]:
     address = normalize_email(email) or ""
-    carts = session.scalars(select(Cart).where(Cart.store_id == store_id,
-                                               func.lower(Cart.email) == address)).all()
+    carts, who = _shoppers_carts(session, store_id, address, phone)
     cart_ids = [c.id for c in carts]
     sends = session.scalars(select(Send).where(Send.store_id == store_id, or_(
-        func.lower(Send.address) == address, Send.cart_id.in_(cart_ids or [-1])))).all()
+        func.lower(Send.address).in_(who or [""]), Send.cart_id.in_(cart_ids or [-1])))
+        .order_by(Send.created_at, Send.id)).all()
     clicks = session.scalars(select(Activity).where(Activity.cart_id.in_(cart_ids or [-1]),
                                                     Activity.kind == "click")).all()
     suppressions = session.scalars(select(Suppression).where(
-        Suppression.store_id == store_id, Suppression.email == address)).all()
+        Suppression.store_id == store_id, Suppression.email.in_(who or [""]))).all()
 
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
 
     return {
         "email": address,
+        "phones": [w for w in who if w != address],
         "carts": [{
             "cart_key": c.cart_key, "status": c.status, "first_name": c.first_name,
             "items": c.items, "total": str(c.total) if c.total is not None else None,
@@ -93,10 +117,12 @@ def report_shopper(session: Session, store_id: int, email: str) -> dict[str, Any
             "return_url": c.return_url, "created_at": iso(c.created_at),
             "last_activity_at": iso(c.last_activity_at), "ordered_at": iso(c.ordered_at),
         } for c in carts],
-        "reminders": [{"move": s.move, "channel": s.channel, "result": s.result,
+        "reminders": [{"move": s.move, "channel": s.channel, "to": s.address,
+                       "result": s.result,
                        "reason": s.reason, "at": iso(s.created_at)} for s in sends],
         "clicks": [iso(a.occurred_at) for a in clicks],
-        "unsubscribed": [{"scope": s.scope, "source": s.source, "at": iso(s.created_at)}
+        "unsubscribed": [{"who": s.email, "scope": s.scope, "source": s.source,
+                          "at": iso(s.created_at)}
                          for s in suppressions],
     }
 

@@ -1,8 +1,9 @@
 """Retention: carts stop holding personal data once they no longer need it.
 
 After RETENTION_DAYS (default 30) since a cart's last event, its email, name,
-items, return link, locale/timezone/country and consent are erased, the
-addresses on its sends and the details of its timeline too. Status, totals,
+phone number, items, return link, locale/timezone/country and consents are
+erased, the addresses (and numbers) on its sends and the details of its
+timeline too. Status, totals,
 order totals, reminder times and send results stay, so the dashboard's
 numbers do not move. The unsubscribe list is kept: it must be, to honour the
 opt-out. Flask-free.

@@ -1,9 +1,12 @@
 """Tombstones: an erased shopper stays erased.
 
-After a shopper's erasure we keep one keyed hash of their address and of
-each erased cart's keys, under the store's own `privacy_key`: enough to
+After a shopper's erasure we keep one keyed hash of their address, of
+their phone number and of each erased cart's keys, under the store's own `privacy_key`: enough to
 recognise a late or retried delivery (and refuse it), too little to recover
-who it was. Addresses are passed normalized (app.carts.intake.normalize_email).
+who it was. Addresses are passed normalized (app.carts.intake.normalize_email),
+numbers in E.164. A number is kept under the `email` kind, as the unsubscribe
+list keeps it in its `email` column: both hold a shopper's identities
+(app.core.addresses.identities), so the batch gate's one lookup covers both.
 Flask-free.
 """
 
@@ -36,19 +39,20 @@ def digest(store: Store, kind: str, value: str) -> str:
     return hmac.new(_key(store), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
-def _wanted(store: Store, email: str | None,
-            cart_keys: Iterable[str | None]) -> list[tuple[str, str]]:
+def _wanted(store: Store, email: str | None, cart_keys: Iterable[str | None],
+            phones: Iterable[str | None] = ()) -> list[tuple[str, str]]:
     wanted = [(CART, digest(store, CART, key)) for key in dict.fromkeys(cart_keys) if key]
-    if email:
-        wanted.append((EMAIL, digest(store, EMAIL, email)))
+    wanted += [(EMAIL, digest(store, EMAIL, who))
+               for who in dict.fromkeys((email, *phones)) if who]
     return wanted
 
 
 def bury(session: Session, store: Store, email: str | None, cart_keys: Iterable[str | None],
-         now: datetime) -> None:
-    """Remember that this address and these cart keys were erased (idempotent)."""
+         now: datetime, phones: Iterable[str | None] = ()) -> None:
+    """Remember that this address, these numbers and these cart keys were erased
+    (idempotent)."""
     rows = [{"store_id": store.id, "kind": kind, "digest": value, "created_at": now}
-            for kind, value in _wanted(store, email, cart_keys)]
+            for kind, value in _wanted(store, email, cart_keys, phones)]
     if not rows:
         return
     insert: Any = dialect_insert(session)
@@ -65,9 +69,9 @@ _ANY_ERASED = select(exists().where(
 
 
 def is_erased(session: Session, store: Store, email: str | None = None,
-              cart_keys: Iterable[str | None] = ()) -> bool:
-    """True when the address or any of the keys belongs to an erased shopper."""
-    wanted = _wanted(store, email, cart_keys)
+              cart_keys: Iterable[str | None] = (), phone: str | None = None) -> bool:
+    """True when the address, the number or any of the keys belongs to an erased shopper."""
+    wanted = _wanted(store, email, cart_keys, (phone,))
     if not wanted:
         return False
     return bool(session.connection().execute(_ANY_ERASED, {

@@ -5,7 +5,11 @@ The SNS `Message` is a JSON object with `originationNumber` (the shopper),
 `inboundMessageId` (reference C3). The opt-out words are the ones carriers
 require in the US and Canada (reference C2), plus STOPALL and REVOKE, which
 shoppers use too; a reply counts as one when its first word is one of them,
-in any case and with trailing punctuation ("Stop.").
+in any case and with trailing punctuation ("Stop."). START and UNSTOP
+re-subscribe (the words AWS's default keywords use for opting back in,
+reference C2); HELP is AWS's to answer while it manages the number's
+opt-outs (`SelfManagedOptOutsEnabled` false, the default), so it is only
+logged.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from platforms.base import BadPayload
 
 STOP_WORDS = frozenset({"ARRET", "CANCEL", "END", "OPT-OUT", "OPTOUT", "QUIT", "REMOVE",
                         "STOP", "STOPALL", "TD", "UNSUBSCRIBE", "REVOKE"})
+START_WORDS = frozenset({"START", "UNSTOP"})
+HELP_WORDS = frozenset({"HELP"})
 FIRST_WORD = re.compile(r"^\s*([A-Za-z-]+)[\s.!]*")
 
 
@@ -32,6 +38,14 @@ class Inbound:
     @property
     def is_stop(self) -> bool:
         return self.keyword in STOP_WORDS
+
+    @property
+    def is_start(self) -> bool:
+        return self.keyword in START_WORDS
+
+    @property
+    def is_help(self) -> bool:
+        return self.keyword in HELP_WORDS
 
 
 def parse(event: Any) -> Inbound:

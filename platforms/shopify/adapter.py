@@ -71,6 +71,7 @@ class Redact:
     email: str | None = None
     order_ids: tuple[str, ...] = ()
     request_id: str | None = None
+    phone: str | None = None  # E.164; a number we cannot read is None
 
 
 # --- Shopify's loose fields --------------------------------------------------
@@ -334,6 +335,7 @@ def parse_redact(topic: str, body: Mapping[str, Any]) -> Redact:
         shop_domain=_str(body.get("shop_domain")),
         customer_id=_id(customer.get("id")),
         email=_str(customer.get("email"), max_len=fields.MAX_EMAIL),
+        phone=fields.or_none(fields.phone, customer.get("phone")),
         order_ids=tuple(i for i in (_id(o) for o in orders if not isinstance(o, dict)) if i),
         request_id=_id(data_request.get("id")),
     )

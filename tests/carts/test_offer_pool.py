@@ -123,3 +123,68 @@ def test_many_takers_never_share_a_code_and_stop_at_empty(runtime, store):
     assert got.count(None) == 8
     with runtime.db.new_session() as session:
         assert session.scalars(select(OfferCode).where(OfferCode.taken_at.is_(None))).all() == []
+
+
+class Refusing:
+    """The mail service refuses the next `failures` messages, then accepts."""
+
+    def __init__(self, inner, failures):
+        self.inner, self.failures, self.name = inner, list(failures), "refusing"
+
+    def send(self, message, *, sender, recipient):
+        if self.failures:
+            raise self.failures.pop(0)
+        return self.inner.send(message, sender=sender, recipient=recipient)
+
+
+def _pool_state(runtime, store_id):
+    with runtime.db.new_session() as session:
+        return offer_pool.size(session, store_id), session.scalars(
+            select(Send.offer_code).order_by(Send.id)).all()
+
+
+def test_a_code_whose_reminder_failed_goes_back_and_the_retry_uses_it(
+        admin, store, runtime, post_custom, outbox):
+    from app.errors import DeliveryError
+
+    _offer(runtime, store.id)
+    _upload(admin, store, "MAPLE-A1\n")
+    runtime.mailer = Refusing(runtime.mailer, [DeliveryError("throttled", transient=True)])
+    post_custom(cart_body(cart_id="c-1"))
+    [failed] = wake_due(runtime, T0 + timedelta(hours=4))
+    assert failed.result == "failed" and outbox() == []
+    # The shopper never saw it: the code is free again and not on the failed row.
+    assert _pool_state(runtime, store.id) == (offer_pool.PoolSize(free=1, taken=0), [None])
+    [sent] = wake_due(runtime, failed.wake_at)
+    assert sent.result == "sent"
+    [message] = outbox()
+    assert "Your code MAPLE-A1" in message.get_body(("plain",)).get_content()
+    assert _pool_state(runtime, store.id) == (offer_pool.PoolSize(free=0, taken=1),
+                                        [None, "MAPLE-A1"])
+
+
+def test_a_lone_wake_whose_reminder_was_refused_gives_its_code_back(
+        admin, store, runtime, post_custom, outbox):
+    from app.carts.wake import wake
+    from app.errors import DeliveryError
+
+    _offer(runtime, store.id)
+    _upload(admin, store, "MAPLE-A1\n")
+    runtime.mailer = Refusing(runtime.mailer, [DeliveryError("mailbox unavailable",
+                                                             transient=False)])
+    post_custom(cart_body(cart_id="c-1"))
+    with runtime.db.new_session() as session:
+        cart_id = session.scalars(select(Cart.id)).one()
+    assert wake(runtime, cart_id, T0 + timedelta(hours=4)).result == "failed"
+    assert _pool_state(runtime, store.id) == (offer_pool.PoolSize(free=1, taken=0), [None])
+    with runtime.db.new_session() as session:
+        assert session.scalars(select(OfferCode.cart_id)).one() is None
+
+
+def test_a_code_whose_reminder_went_stays_taken(
+        admin, store, runtime, post_custom):
+    _offer(runtime, store.id)
+    _upload(admin, store, "MAPLE-A1\n")
+    post_custom(cart_body(cart_id="c-1"))
+    assert [r.result for r in wake_due(runtime, T0 + timedelta(hours=4))] == ["sent"]
+    assert _pool_state(runtime, store.id) == (offer_pool.PoolSize(free=0, taken=1), ["MAPLE-A1"])

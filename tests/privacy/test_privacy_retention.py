@@ -166,3 +166,50 @@ def test_every_table_is_covered_by_the_scan(runtime):
     with runtime.db.new_session() as session:
         names = set(inspect(session.get_bind()).get_table_names()) - {"alembic_version"}
     assert {t.name for t in Base.metadata.sorted_tables} == names
+
+
+PHONE = "+12125550100"
+
+
+def texted_story(post_custom, runtime, store):
+    """Ada gave her number with SMS consent and her first reminder went by text."""
+    with runtime.db.transaction() as session:
+        row = session.get(Store, store.id)
+        row.settings = {**row.settings, "first_channel": "sms"}
+    post_custom(cart_body(cart_id="a", phone=PHONE, accepts_sms_marketing=True,
+                          timezone="America/New_York"))
+    post_custom(cart_body(cart_id="b", email="bob@example.com"))
+    assert "sent" in [r.result for r in wake_due(runtime, T0 + timedelta(hours=6))]
+    assert "sends.address" in everywhere(runtime, PHONE)
+
+
+def test_erasing_a_texted_shopper_by_address_leaves_their_number_nowhere(
+        post_custom, runtime, store):
+    texted_story(post_custom, runtime, store)
+    with runtime.db.transaction() as session:
+        privacy.erase_shopper(session, store.id, EMAIL)
+    assert everywhere(runtime, PHONE) == []
+    assert everywhere(runtime, EMAIL) == []
+
+
+def test_retention_drops_the_number_with_the_person(post_custom, runtime, store):
+    texted_story(post_custom, runtime, store)
+    post_custom(cart_body("order.placed", cart_id="a", occurred_at=T0 + timedelta(hours=7)))
+    with runtime.db.transaction() as session:
+        retention.purge(session, T0 + timedelta(days=40), days=30)
+    assert everywhere(runtime, PHONE) == []
+
+
+def test_privacy_cli_by_phone(post_custom, runtime, runner, store):
+    texted_story(post_custom, runtime, store)
+    result = runner.invoke(["privacy", "report", "--store", str(store.id), "--phone",
+                            "+1 212 555 0100"])
+    report = json.loads(result.output)
+    assert [c["cart_key"] for c in report["carts"]] == ["a"]
+    assert [(r["channel"], r["to"]) for r in report["reminders"]] == [("sms", PHONE)]
+    result = runner.invoke(["privacy", "erase", "--store", str(store.id), "--phone", PHONE])
+    assert json.loads(result.output) == {"carts_erased": 1}
+    assert everywhere(runtime, PHONE) == [] and everywhere(runtime, EMAIL) == []
+    refused = runner.invoke(["privacy", "erase", "--store", str(store.id), "--phone", "0100"])
+    assert refused.exit_code != 0 and "international form" in refused.output
+    assert runner.invoke(["privacy", "erase", "--store", str(store.id)]).exit_code != 0

@@ -1,5 +1,7 @@
 """POST /webhooks/sms: a shopper's STOP, delivered by SNS and signature-checked as SES
-events are, puts the number on the unsubscribe list; forged 401, malformed 400."""
+events are, puts the number on the unsubscribe list, START takes it off; the
+texts' delivery events on the same topic mark undelivered ones bounced; forged
+401, malformed 400."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import requests
 import responses
 from sqlalchemy import select
 
+from app import performance
 from app.carts.wake import wake_due
-from app.db.models import Activity, Cart, Suppression
+from app.db.models import Activity, Cart, Send, Suppression
+from app.privacy import suppressions
 from app.web.mail_events import SnsClient
 from tests.factories import T0, cart_body, sns_signed, sns_signer
 
@@ -159,3 +163,114 @@ def test_subscription_is_confirmed_as_for_ses_events(client, signer):
 @pytest.mark.parametrize("app_overrides", [{}])
 def test_without_a_configured_topic_the_route_answers_404(client, signer):
     assert post(client, inbound(signer)).status_code == 404
+
+
+# --- START / UNSTOP / HELP ---------------------------------------------------------------------
+
+def add_entry(runtime, store_id, who, source):
+    with runtime.db.transaction() as session:
+        suppressions.add(session, store_id, who, source=source, now=T0)
+
+
+@pytest.mark.parametrize("words", ["START", "unstop", "Start."])
+def test_start_after_stop_lets_the_next_reminder_go(words, client, runtime, texted_shopper,
+                                                    signer, outbox):
+    post(client, inbound(signer, "STOP", message_id="m-1"))
+    response = post(client, inbound(signer, words, message_id="m-2"))
+    assert response.status_code == 200 and response.json["resubscribed"] is True
+    assert listed(runtime) == []
+    [second] = wake_due(runtime, T0 + timedelta(hours=31))
+    assert (second.move, second.result) == ("second", "sent")
+    assert len(outbox()) == 1
+
+
+def test_start_removes_only_what_a_stop_added(client, runtime, texted_shopper, make_store,
+                                              signer):
+    other = make_store(name="Other", domain="other.example")
+    post(client, inbound(signer, "STOP"))
+    add_entry(runtime, other.id, PHONE, "merchant")  # the merchant's own decision
+    add_entry(runtime, texted_shopper.id, "ada@example.com", "shopper_link")  # by email
+    response = post(client, inbound(signer, "START", message_id="m-2"))
+    assert response.json["resubscribed"] is True
+    assert listed(runtime) == sorted([(other.id, PHONE, "merchant"),
+                                      (texted_shopper.id, "ada@example.com", "shopper_link")])
+    # Nothing of a STOP left to undo: a second START changes nothing.
+    assert post(client, inbound(signer, "START", message_id="m-3")).json["resubscribed"] is False
+    assert len(listed(runtime)) == 2
+
+
+def test_help_is_left_to_aws_and_changes_nothing(client, runtime, texted_shopper, signer):
+    post(client, inbound(signer, "STOP"))
+    response = post(client, inbound(signer, "HELP", message_id="m-2"))
+    assert response.status_code == 200 and response.json["ignored"] == "help"
+    assert listed(runtime) == [(texted_shopper.id, PHONE, "sms_stop")]
+
+
+# --- delivery events ---------------------------------------------------------------------------
+
+def text_event(signer, event_type, message_id, *, sns_id="e-1", **extra):
+    event = {"eventType": event_type, "eventVersion": "1.0", "eventTimestamp": 1686975103470,
+             "isFinal": True, "originationPhoneNumber": "+18005550199",
+             "destinationPhoneNumber": PHONE, "messageId": message_id,
+             "messageEncoding": "GSM", "messageType": "PROMOTIONAL",
+             "messageStatus": event_type.removeprefix("TEXT_"),
+             "messageStatusDescription": "as the carrier said",
+             "context": {"store_id": "1", "cart_id": "1", "move": "first"},
+             "totalMessageParts": 1, "totalMessagePrice": 0.00581, "totalCarrierFee": 0.0,
+             **extra}
+    return sns_signed(signer, {"Type": "Notification", "Message": json.dumps(event)},
+                      topic=TOPIC, message_id=sns_id)
+
+
+def the_text(runtime):
+    with runtime.db.new_session() as session:
+        return session.scalars(select(Send).where(Send.channel == "sms")).one()
+
+
+def sms_numbers(runtime, store):
+    with runtime.db.new_session() as session:
+        rows = performance.step_report(session, store.id, T0, T0 + timedelta(days=2),
+                                       timedelta(days=5))
+    [row] = [r for r in rows if (r.step, r.channel) == ("first", "sms")]
+    return row.sent, row.delivered, row.bounced
+
+
+@pytest.mark.parametrize("event_type", ["TEXT_CARRIER_UNREACHABLE", "TEXT_BLOCKED",
+                                        "TEXT_INVALID", "TEXT_SPAM", "TEXT_TTL_EXPIRED"])
+def test_an_undelivered_text_counts_as_bounced_in_the_step_numbers(
+        event_type, client, runtime, texted_shopper, signer):
+    assert sms_numbers(runtime, texted_shopper) == (1, 1, 0)
+    message_id = the_text(runtime).message_id
+    response = post(client, text_event(signer, event_type, message_id))
+    assert response.status_code == 200 and response.json["bounced"] == 1
+    assert the_text(runtime).bounced_at is not None
+    assert sms_numbers(runtime, texted_shopper) == (1, 0, 1)
+    # SNS redelivers: the second copy changes nothing.
+    assert post(client, text_event(signer, event_type, message_id)).json["bounced"] == 0
+    with runtime.db.new_session() as session:
+        assert list(session.scalars(select(Activity.detail).where(
+            Activity.kind == "bounced"))) == [{"move": "first"}]
+
+
+@pytest.mark.parametrize("event_type", ["TEXT_DELIVERED", "TEXT_SUCCESSFUL", "TEXT_PENDING",
+                                        "TEXT_UNKNOWN"])
+def test_delivered_pending_or_unknown_texts_stay_delivered(event_type, client, runtime,
+                                                           texted_shopper, signer):
+    response = post(client, text_event(signer, event_type, the_text(runtime).message_id))
+    assert response.status_code == 200 and response.json["ignored"] == event_type
+    assert sms_numbers(runtime, texted_shopper) == (1, 1, 0)
+
+
+def test_an_event_for_a_text_we_never_sent_marks_nothing(client, runtime, texted_shopper,
+                                                        signer):
+    response = post(client, text_event(signer, "TEXT_BLOCKED", "not-ours"))
+    assert response.status_code == 200 and response.json["bounced"] == 0
+    assert sms_numbers(runtime, texted_shopper) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("change", [{"messageId": None}, {"messageId": ""},
+                                    {"messageId": 17}, {"messageId": "x" * 300}])
+def test_malformed_delivery_events_are_400(change, client, runtime, texted_shopper, signer):
+    response = post(client, text_event(signer, "TEXT_BLOCKED", "m", **change))
+    assert response.status_code == 400 and "messageId" in response.json["error"]
+    assert the_text(runtime).bounced_at is None

@@ -195,12 +195,14 @@ def uninstall(runtime: Runtime, store_id: int, now: datetime,
 
 
 def redact_customer(runtime: Runtime, store_id: int, email: str | None,
-                    order_ids: Sequence[str], delivery_id: str | None = None) -> int:
-    """customers/redact: erase that shopper (app.privacy.requests); return how many carts."""
+                    order_ids: Sequence[str], delivery_id: str | None = None,
+                    phone: str | None = None) -> int:
+    """customers/redact: erase that shopper, by address, phone number and orders
+    (app.privacy.requests); return how many carts."""
     with runtime.db.transaction(lock_wait_s=WEBHOOK_LOCK_S) as session:
         if delivery_id and not claim_delivery(session, store_id, delivery_id):
             return 0
-        ids = privacy.erase_shopper(session, store_id, email, order_ids)
+        ids = privacy.erase_shopper(session, store_id, email, order_ids, phone=phone)
     runtime.timers.cancel_many(ids)
     log.info("shopify customer redacted", extra={"store_id": store_id, "carts": len(ids),
                                                  "email": mask_email(email)})

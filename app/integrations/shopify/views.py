@@ -183,7 +183,8 @@ def _compliance(store_id: int, topic: str, body: dict[str, Any],
     request_ = shopify.parse_redact(topic, body)
     if topic == "customers/redact":
         deleted = shopify_store.redact_customer(rt, store_id, request_.email,
-                                                request_.order_ids, delivery_id)
+                                                request_.order_ids, delivery_id,
+                                                phone=request_.phone)
         return _ok("redacted", carts=deleted)
     if topic == "shop/redact":
         return _ok("redacted" if shopify_store.redact_shop(rt, store_id) else "kept")

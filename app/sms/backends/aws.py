@@ -13,6 +13,9 @@ characters). Errors are classified by code and `Reason`:
   origination identity or configuration set, access): permanent.
 
 No SDK retries, as for SES: a retried send after a timeout could be a second text.
+
+`put_opted_out` adds a number to the opt-out list (`PutOptedOutNumber`,
+reference C2) when the opt-out reached us first; it raises DeliveryError.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from app.errors import DeliveryError, SmsOptedOut
 from app.mail.backends.aws_send import send_or_raise
@@ -56,11 +59,13 @@ class AwsTexter:
     name = "aws"
 
     def __init__(self, client: Any, *, origination_identity: str,
-                 configuration_set: str | None = None, max_price: str | None = None) -> None:
+                 configuration_set: str | None = None, max_price: str | None = None,
+                 opt_out_list: str = "Default") -> None:
         self.client = client
         self.origination_identity = origination_identity
         self.configuration_set = configuration_set
         self.max_price = max_price
+        self.opt_out_list = opt_out_list
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> AwsTexter:
@@ -70,7 +75,8 @@ class AwsTexter:
                               config=boto_config)
         return cls(client, origination_identity=config["SMS_ORIGINATION_IDENTITY"],
                    configuration_set=config.get("SMS_CONFIGURATION_SET"),
-                   max_price=config.get("SMS_MAX_PRICE"))
+                   max_price=config.get("SMS_MAX_PRICE"),
+                   opt_out_list=config.get("SMS_OPT_OUT_LIST") or "Default")
 
     def send(self, message: TextMessage) -> str:
         if not 1 <= len(message.body) <= MAX_BODY:
@@ -91,3 +97,12 @@ class AwsTexter:
         response = send_or_raise("SMS", lambda: self.client.send_text_message(**request),
                                  classify)
         return str(response["MessageId"])
+
+    def put_opted_out(self, phone: str) -> None:
+        try:
+            self.client.put_opted_out_number(OptOutListName=self.opt_out_list,
+                                             OptedOutNumber=phone)
+        except ClientError as err:
+            raise classify(err) from err
+        except BotoCoreError as err:
+            raise DeliveryError(f"SMS opt-out list: {type(err).__name__}", transient=True) from err

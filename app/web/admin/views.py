@@ -43,6 +43,7 @@ from app.mail import editor as template_editor
 from app.mail.compose import TEMPLATE_NAMES
 from app.privacy import requests as privacy
 from app.privacy import suppressions
+from app.sms import optouts as sms_optouts
 from app.stores import from_address
 from app.web import has_nul, row_id, runtime
 from app.web.admin import carts as cart_list
@@ -58,6 +59,7 @@ from app.web.admin.auth import (
 )
 from app.web.admin.chart import bars
 from app.web.admin.formats import StoreFormats
+from platforms import fields
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 error_pages.register(bp)
@@ -368,14 +370,18 @@ def unsubscribes() -> ResponseReturnValue:
 
 @bp.post("/unsubscribes")
 def unsubscribe_add() -> ResponseReturnValue:
+    """An email address, or a phone number (then no texts either, here or at AWS)."""
     rt = runtime()
-    email = _form_email()
-    if email is None:
-        return _not_an_email()
+    typed = (request.form.get("email") or "").strip()
+    number = None if looks_like_address(typed) else _phone(typed)
+    who = number or (normalize_email(typed) if looks_like_address(typed) else None)
+    if who is None:
+        return redirect(url_for("admin.unsubscribes", error=NOT_A_SHOPPER))
     with rt.db.transaction() as session:
-        suppressions.add(session, g.store_id, email, source="merchant", now=rt.clock())
-    return redirect(url_for("admin.unsubscribes",
-                            notice=f"{normalize_email(email)} will get no more reminders."))
+        suppressions.add(session, g.store_id, who, source="merchant", now=rt.clock())
+    if number is not None:
+        sms_optouts.share_with_provider(rt.texter, number)
+    return redirect(url_for("admin.unsubscribes", notice=f"{who} will get no more reminders."))
 
 
 def _confirmed() -> bool:
@@ -437,24 +443,36 @@ def unsubscribe_import() -> ResponseReturnValue:
 
 # --- privacy requests --------------------------------------------------------------------------
 
-def _form_email() -> str | None:
+NOT_A_SHOPPER = ("That is not an email address, or a phone number in international form "
+                 "(+44 20 7946 0018).")
+
+
+def _phone(text: str) -> str | None:
+    """A number as carts and the unsubscribe list hold it (E.164), or None."""
+    return fields.or_none(fields.phone, text) if text else None
+
+
+def _form_shopper() -> tuple[str | None, str | None] | None:
+    """The shopper a privacy form names: an address, a number, or both; None when
+    what was typed is not one (or nothing was)."""
     email = (request.form.get("email") or "").strip()
-    return email if looks_like_address(email) else None
-
-
-def _not_an_email() -> ResponseReturnValue:
-    return redirect(url_for("admin.privacy" if request.path.startswith("/admin/privacy")
-                            else "admin.unsubscribes", error="That is not an email address."))
+    phone = (request.form.get("phone") or "").strip()
+    number = _phone(phone)
+    if (email and not looks_like_address(email)) or (phone and number is None) or not (
+            email or phone):
+        return None
+    return normalize_email(email), number
 
 
 @bp.post("/privacy/report")
 def privacy_report() -> ResponseReturnValue:
     rt = runtime()
-    email = _form_email()
-    if email is None:
-        return _not_an_email()
+    shopper = _form_shopper()
+    if shopper is None:
+        return redirect(url_for("admin.privacy", error=NOT_A_SHOPPER))
+    email, phone = shopper
     with rt.db.new_session() as session:
-        report = privacy.report_shopper(session, g.store_id, email)
+        report = privacy.report_shopper(session, g.store_id, email, phone=phone)
     return Response(json.dumps(report, indent=2), mimetype="application/json", headers={
         "Content-Disposition": "attachment; filename=shopper-data.json"})
 
@@ -463,19 +481,20 @@ def privacy_report() -> ResponseReturnValue:
 def privacy_erase() -> ResponseReturnValue:
     """Erase a shopper: first a page says what goes and what stays; then the confirmed POST."""
     rt = runtime()
-    email = _form_email()
-    if email is None:
-        return _not_an_email()
+    shopper = _form_shopper()
+    if shopper is None:
+        return redirect(url_for("admin.privacy", error=NOT_A_SHOPPER))
+    email, phone = shopper
+    who = " and ".join(w for w in (email, phone) if w)
     if not _confirmed():
         with rt.db.new_session() as session:
-            held = privacy.report_shopper(session, g.store_id, email)
-        return _page("admin/confirm_erase.html", email=normalize_email(email), held=held)
+            held = privacy.report_shopper(session, g.store_id, email, phone=phone)
+        return _page("admin/confirm_erase.html", email=email, phone=phone, who=who, held=held)
     with rt.db.transaction() as session:
-        ids = privacy.erase_shopper(session, g.store_id, email)
+        ids = privacy.erase_shopper(session, g.store_id, email, phone=phone)
     rt.timers.cancel_many(ids)
     return redirect(url_for("admin.privacy",
-                            notice=f"Erased everything about {normalize_email(email)} "
-                                   f"({len(ids)} carts)."))
+                            notice=f"Erased everything about {who} ({len(ids)} carts)."))
 
 
 @bp.get("/privacy", endpoint="privacy")

@@ -77,6 +77,27 @@ def test_customers_redact_deletes_that_shoppers_carts_and_sends(client, runtime,
     assert ada.id in timers.cancelled
 
 
+
+def test_customers_redact_erases_by_the_customers_phone_too(client, runtime, shop_store):
+    """A texted shopper may have carts without their address: the phone in
+    customers/redact finds them, and their texts go with them."""
+    checkout(client, "tok-a", "ada@example.com")
+    checkout(client, "tok-b", "bob@example.com")
+    with runtime.db.transaction() as session:
+        session.add(Cart(store_id=shop_store, cart_key="sms-only", phone="+12125550100",
+                         sms_consent=True, last_activity_at=T0, last_event_at=T0))
+    [texted] = load(runtime, Cart, Cart.cart_key == "sms-only")
+    with runtime.db.transaction() as session:
+        session.add(Send(store_id=shop_store, cart_id=texted.id, move="first", channel="sms",
+                         address="+12125550100", result="sent", created_at=T0))
+    body = {"shop_id": 548380009, "shop_domain": SHOP,
+            "customer": {"id": 207119551, "email": "ada@example.com", "phone": "+12125550100"},
+            "orders_to_redact": []}
+    response = post_webhook(client, "customers/redact", body)
+    assert response.status_code == 200 and response.json["carts"] == 2
+    assert [c.email for c in load(runtime, Cart)] == ["bob@example.com"]
+    assert load(runtime, Send) == []
+
 def test_compliance_topics_refuse_a_bad_hmac(client, runtime, shop_store):
     checkout(client, "tok-a", "ada@example.com")
     body = {"shop_id": 1, "shop_domain": SHOP, "customer": {"email": "ada@example.com"}}
@@ -116,3 +137,14 @@ def test_shop_redact_for_a_reinstalled_shop_keeps_its_data(client, runtime, shop
     response = post_webhook(client, "shop/redact", {"shop_id": 548380009, "shop_domain": SHOP})
     assert response.json["outcome"] == "kept"
     assert len(load(runtime, Cart)) == 1
+
+
+def test_customers_redact_with_a_phone_we_cannot_read_still_erases_by_address(
+        client, runtime, shop_store):
+    checkout(client, "tok-a", "ada@example.com")
+    body = {"shop_id": 548380009, "shop_domain": SHOP,
+            "customer": {"id": 207119551, "email": "ada@example.com", "phone": "555-625-1199"},
+            "orders_to_redact": []}
+    response = post_webhook(client, "customers/redact", body)
+    assert response.status_code == 200 and response.json["carts"] == 1
+    assert load(runtime, Cart) == []
