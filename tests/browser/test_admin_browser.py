@@ -256,3 +256,32 @@ def test_browser_error_pages_in_the_admins_look(served, new_page, width):
     assert page.locator("h1").inner_text() == "We could not find that"
     assert page.locator("nav[aria-label='Cartback'] a", has_text="Carts").is_visible()
     check_page(page)
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_browser_refused_sign_in_links_in_the_admins_look(live_server, new_page, make_store,
+                                                          clock, width):
+    from urllib.parse import urlencode
+
+    from platforms.woocommerce.handover import sign
+
+    woo = make_store(platform="woocommerce", name="Maple Woo", domain="https://maple.example")
+    page = new_page(PHONE) if width == "phone" else new_page()
+    refusals = [
+        ("/admin/login/spent-or-made-up", 403, "This sign-in link has expired"),
+        ("/woocommerce/admin?" + urlencode(sign("not-the-secret", woo.id, clock(), "n" * 32)),
+         401, "This link is not from your store"),
+        ("/woocommerce/admin?" + urlencode(sign(woo.webhook_secret, woo.id,
+                                                clock() - timedelta(minutes=5), "m" * 32)),
+         403, "This sign-in link has expired"),
+    ]
+    for path, status, heading in refusals:
+        response = page.goto(f"{live_server}{path}")
+        assert response.status == status
+        # The admin's look without a signed-in store: our bar, no nav, the message in a card.
+        assert page.locator("h1").inner_text() == heading
+        assert page.locator("header.topbar .brand").is_visible()
+        assert page.locator("header.topbar nav").count() == 0
+        assert page.locator("section.card.error-page").is_visible()
+        assert page.locator("link[href$='admin/admin.css']").count() == 1
+        check_page(page)
