@@ -326,11 +326,13 @@ def privacy_report(store_id: int, email: str) -> None:
 @click.option("--email", required=True)
 def privacy_erase(store_id: int, email: str) -> None:
     """Erase everything about an email address (an unsubscribe entry is kept)."""
+    from app.privacy import erasure_log
     from app.privacy import requests as privacy_module
 
     runtime = current_app.extensions["cartback"]
     with runtime.db.transaction() as session:
         ids = privacy_module.erase_shopper(session, store_id, email)
+        erasure_log.record(session, store_id, "erase", runtime.clock(), {"carts": len(ids)})
     runtime.timers.cancel_many(ids)
     click.echo(json.dumps({"carts_erased": len(ids)}))
 

@@ -140,8 +140,8 @@ def test_browser_embedded_admin_without_shopifys_cdn_keeps_our_own_nav(shop, new
     assert page.locator("h1", has_text="Dashboard").is_visible()
     # Polaris never arrived: its sections still look like our cards (white, rounded), once.
     card = page.locator("s-section", has=page.locator("h2", has_text="How each reminder performs"))
-    assert card.evaluate("e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).borderRadius]") \
-        == ["rgb(255, 255, 255)", "12px"]
+    look = "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).borderRadius]"
+    assert card.evaluate(look) == ["rgb(255, 255, 255)", "12px"]
     assert card.locator(".card").evaluate("e => getComputedStyle(e).boxShadow") == "none"
     check_page(page)
     page.click("header.topbar nav a:has-text('Settings')")

@@ -82,7 +82,7 @@ def test_new_store_sees_the_checklist_with_links_to_each_fix(admin, make_store):
     assert 'href="/admin/settings#from_email"' in item(section, "from_address").group(2)
     assert 'href="/admin/carts"' in item(section, "first_webhook").group(2)
     assert 'href="/admin/dry-run"' in item(section, "first_reminder").group(2)
-    assert 'href="/admin/templates/first"' in item(section, "test_email").group(2)
+    assert 'href="/admin/emails/first"' in item(section, "test_email").group(2)
     assert item(section, "test_email").group(1) == "todo optional"
 
 
@@ -175,6 +175,35 @@ def test_privacy_page_lists_data_requests_with_their_status(admin, store, runtim
     assert re.search(r'request-answered">.*?9002.*?Answered', page, re.S)
     assert me.post("/admin/privacy/requests/answered",
                    data={"request": "nope"}).status_code == 404
+
+
+def test_privacy_page_lists_every_erasure_with_its_status(admin, store, runtime, post_custom,
+                                                          clock):
+    from tests.shopify_payloads import SHOP
+
+    post_custom(cart_body(email="ada@example.com"))
+    me = admin(store)
+    assert "No erasures so far." in me.get("/admin/privacy").get_data(as_text=True)
+    me.post("/admin/privacy/erase", data={"email": "ada@example.com", "confirm": "yes"})
+    from app.privacy import erasure_log
+
+    with runtime.db.transaction() as session:  # as the Shopify webhooks note theirs
+        erasure_log.record(session, store.id, "customers/redact", clock() + timedelta(hours=1),
+                           {"carts": 0}, customer_ref="207119551")
+        erasure_log.record(session, store.id, "shop/redact", clock() + timedelta(hours=2), {},
+                           kept=True)
+    page = me.get("/admin/privacy").get_data(as_text=True)
+    rows = re.findall(r'<tr class="erasure-(\w+)">(.*?)</tr>', page, re.S)
+    after_when = [(status, " ".join(re.sub(r"<[^>]+>", " ", cells.split("</td>", 1)[1]).split()))
+                  for status, cells in rows]
+    assert after_when == [
+        ("kept", "Erase the store (from Shopify) — 0 "
+                 "Not erased the store reinstalled Cartback first"),
+        ("erased", "Erase a customer (from Shopify) 207119551 0 Erased"),
+        ("erased", "Erased by you — 1 Erased"),
+    ]
+    assert "ada@example.com" not in page.split('id="erasures-title"')[1]
+    assert SHOP not in page
 
 
 # --- error pages -----------------------------------------------------------------------------
