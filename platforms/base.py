@@ -124,7 +124,26 @@ def load_json_object(raw_body: bytes) -> dict[str, Any]:
         raise BadPayload("body", "is nested too deeply") from err
     if not isinstance(body, dict):
         raise BadPayload("body", "must be a JSON object")
+    # No platform sends NUL in a field, and PostgreSQL refuses it in any text:
+    # refused here, once, for every field. The byte scan keeps the walk off
+    # the hot path (JSON can only spell NUL as \u0000).
+    try:
+        nul = b"\\u0000" in raw_body and _holds_nul(body)
+    except RecursionError as err:
+        raise BadPayload("body", "is nested too deeply") from err
+    if nul:
+        raise BadPayload("body", "must not contain NUL characters (\\u0000)")
     return body
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 class AdapterError(Exception):

@@ -77,13 +77,16 @@ def test_woocommerce_callback_body_that_is_not_an_object_is_400(client, raw):
     assert response.status_code == 400 and response.json["error"].startswith("body:")
 
 
-@pytest.mark.parametrize("state", ["\x00", "abc\x00def", "é", "a" * 65, "../x"])
-def test_woocommerce_callback_with_a_state_no_one_issued_is_403(client, runtime, state):
-    # A NUL byte reached PostgreSQL, which refuses it with an error (a 500).
+@pytest.mark.parametrize("state,status", [("\x00", 400), ("abc\x00def", 400), ("é", 403),
+                                          ("a" * 65, 403), ("../x", 403)])
+def test_woocommerce_callback_with_a_state_no_one_issued_is_refused(client, runtime, state,
+                                                                    status):
+    # A NUL byte reached PostgreSQL, which refuses it with an error (a 500); now
+    # the body is refused as malformed before anything is looked up.
     response = client.post("/woocommerce/callback", data=json.dumps(
         {"user_id": state, "consumer_key": "ck_x", "consumer_secret": "cs_x"}),
         headers={"Content-Type": "application/json"})
-    assert response.status_code == 403
+    assert response.status_code == status
     with runtime.db.new_session() as session:
         assert session.scalars(select(OAuthState)).all() == []
 
@@ -117,3 +120,30 @@ def test_nul_character_in_an_admin_form_is_400_and_saves_nothing(admin, store, r
     assert response.status_code == 400
     with runtime.db.new_session() as session:
         assert session.scalars(select(Suppression)).all() == []
+
+
+@pytest.mark.parametrize("where", ["first_name", "item name", "key"])
+def test_nul_character_anywhere_in_a_webhook_body_is_400_and_writes_nothing(
+        post_custom, runtime, where):
+    body = cart_body()
+    if where == "first_name":
+        body["first_name"] = "Ada\x00"
+    elif where == "item name":
+        body["items"][0]["title"] = "Mug\x00"
+    else:
+        body["note\x00"] = "x"
+    response = post_custom(body)
+    assert response.status_code == 400
+    assert "NUL" in response.json["error"]
+    with runtime.db.new_session() as session:
+        assert session.scalar(select(func.count()).select_from(Cart)) == 0
+
+
+def test_woocommerce_order_status_with_a_nul_is_refused_before_the_database():
+    # Found by the fuzz on PostgreSQL: the status went into the delivery id unchecked.
+    from platforms.base import BadPayload, load_json_object
+
+    raw = json.dumps({"id": 7, "status": "pending\x00"}).encode()
+    with pytest.raises(BadPayload, match="NUL"):
+        load_json_object(raw)
+    assert load_json_object(b'{"note": "a literal \\\\u0000 is text"}')["note"].endswith("text")
