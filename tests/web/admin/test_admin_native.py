@@ -197,9 +197,9 @@ def test_privacy_page_lists_every_erasure_with_its_status(admin, store, runtime,
     after_when = [(status, " ".join(re.sub(r"<[^>]+>", " ", cells.split("</td>", 1)[1]).split()))
                   for status, cells in rows]
     assert after_when == [
-        ("kept", "Erase the store (from Shopify) — 0 "
+        ("kept", "Erase the store, 48 h after uninstall — 0 "
                  "Not erased the store reinstalled Cartback first"),
-        ("erased", "Erase a customer (from Shopify) 207119551 0 Erased"),
+        ("erased", "A customer asked to be erased 207119551 0 Erased"),
         ("erased", "Erased by you — 1 Erased"),
     ]
     assert "ada@example.com" not in page.split('id="erasures-title"')[1]
