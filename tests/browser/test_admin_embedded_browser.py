@@ -147,5 +147,5 @@ def test_browser_embedded_admin_without_shopifys_cdn_keeps_our_own_nav(shop, new
     page.click("header.topbar nav a:has-text('Settings')")
     page.fill("#quiet_start", "22:30")
     page.click("text=Save settings")
-    assert page.locator("text=Settings saved.").is_visible()
+    page.locator("text=Settings saved.").wait_for()  # the POST answers with a new page
     check_page(page)
