@@ -348,6 +348,7 @@ def privacy_report(store_id: int, email: str | None, phone: str | None) -> None:
 def privacy_erase(store_id: int, email: str | None, phone: str | None) -> None:
     """Erase everything about an email address and/or phone number (an unsubscribe
     entry is kept)."""
+    from app.privacy import erasure_log
     from app.privacy import requests as privacy_module
 
     if not (email or phone):
@@ -356,6 +357,7 @@ def privacy_erase(store_id: int, email: str | None, phone: str | None) -> None:
     runtime = current_app.extensions["cartback"]
     with runtime.db.transaction() as session:
         ids = privacy_module.erase_shopper(session, store_id, email, phone=number)
+        erasure_log.record(session, store_id, "erase", runtime.clock(), {"carts": len(ids)})
     runtime.timers.cancel_many(ids)
     click.echo(json.dumps({"carts_erased": len(ids)}))
 

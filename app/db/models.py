@@ -313,6 +313,28 @@ class Tombstone(Base):
     __table_args__ = (UniqueConstraint("store_id", "kind", "digest"),)
 
 
+class PrivacyRequest(Base):
+    """An erasure carried out (a platform's redact request or the merchant's own): what was
+    asked, when, what became of it and how much went.
+
+    Counts only, never the personal data itself. No foreign key: the record
+    of a store's own erasure (shop/redact) outlives the store, as proof.
+    """
+
+    __tablename__ = "privacy_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(Integer)
+    # customers/redact | shop/redact (from the platform) | erase (the merchant, in the admin)
+    kind: Mapped[str] = mapped_column(String(32))
+    customer_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # erased | kept
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_privacy_requests_store_received", "store_id", "received_at"),)
+
+
 class ShopperLock(Base):
     """One row per shopper of a store, locked while a reminder to them is claimed.
 

@@ -32,28 +32,47 @@ PRODUCTS = [("Linen shirt", "49.00"), ("Canvas tote", "24.50"), ("Merino beanie"
 
 
 def seed(runtime, client, store, clock):
-    """Twelve shoppers over four days: reminded, recovered, bought, skipped."""
+    """Twelve shoppers over four days: reminded (the two without an email by text),
+    recovered, bought, skipped."""
+    from app.db.models import Store
+
+    with runtime.db.transaction() as session:
+        row = session.get(Store, store.id)
+        row.settings = {**row.settings, "first_channel": "sms_if_no_email"}
+
     def post(body):
         raw = json.dumps(body).encode()
         client.post(f"/webhooks/custom/{store.id}", data=raw,
                     headers={"X-Cartback-Hmac-Sha256": sign_base64(store.webhook_secret, raw)})
 
+    # In time order, the clock following: an event from the future would be taken as now.
+    timeline = []
     for n, (name, handle) in enumerate(PEOPLE):
         day = n % 4
         at = T0 + timedelta(days=day, hours=n % 5)
         title, price = PRODUCTS[n % len(PRODUCTS)]
         items = [{"title": title, "quantity": 1 + n % 2, "price": price}]
         total = f"{float(price) * (1 + n % 2):.2f}"
-        email = None if n in (3, 9) else f"{handle}@example.com"
-        post(cart_body(cart_id=f"cart-{n}", occurred_at=at, email=email, first_name=name,
-                       items=items, total=total, event_id=f"e{n}"))
-        wake_due(runtime, at + timedelta(hours=4))
-        if n % 3 == 0:
-            post(cart_body("order.placed", cart_id=f"cart-{n}", items=items, total=total,
-                           occurred_at=at + timedelta(hours=6), event_id=f"o{n}"))
-        elif n % 4 == 1:
-            post(cart_body("order.placed", cart_id=f"cart-{n}", items=items, total=total,
-                           occurred_at=at + timedelta(hours=1), event_id=f"o{n}"))
+        texter = {"phone": f"+44 7911 {123000 + n}", "accepts_sms_marketing": True,
+                  "timezone": "Europe/London"} if n in (3, 9) else {}
+        email = None if texter else f"{handle}@example.com"
+        timeline.append((at, cart_body(cart_id=f"cart-{n}", occurred_at=at, email=email,
+                                       first_name=name, items=items, total=total,
+                                       event_id=f"e{n}", **texter)))
+        timeline.append((at + timedelta(hours=4), None))  # the first reminder falls due
+        # A third come back after the reminder (recovered), some buy before it (bought).
+        back = 6 if n % 3 == 0 else 1 if n % 4 == 1 else None
+        if back:
+            ordered_at = at + timedelta(hours=back)
+            timeline.append((ordered_at, cart_body(
+                "order.placed", cart_id=f"cart-{n}", items=items, total=total,
+                occurred_at=ordered_at, event_id=f"o{n}")))
+    for at, body in sorted(timeline, key=lambda step: (step[0], step[1] is None)):
+        clock.set(at)
+        if body is None:
+            wake_due(runtime, at)
+        else:
+            post(body)
     clock.set(T0 + timedelta(days=4, hours=6))
     wake_due(runtime, clock.now)
 
@@ -90,6 +109,10 @@ def test_browser_dashboard_chart_renders(served, page):
                                         "els => els.map(e => parseFloat(e.getAttribute('height')))")
     assert max(heights) > 0
     assert "Carts recovered" in page.inner_text("main")
+    # The per-step table: texts to the shoppers without an email get their own row.
+    channels = page.eval_on_selector_all("section.steps tbody tr td:nth-child(2)",
+                                         "tds => tds.map(td => td.textContent.trim())")
+    assert {"sms", "email"} <= {c.lower() for c in channels}
     shot(page, "dashboard")
 
 
@@ -111,10 +134,9 @@ def test_browser_template_preview_and_broken_template(served, page):
     base = signed_in(page, served)
     page.goto(f"{base}/admin/templates/first")
     page.fill("textarea[name='subject.txt']", "Psst {{ first_name }}, your cart misses you")
-    # The preview shows the store's most recent cart: Lena's, the last seeded shopper with a name.
+    # The preview shows the store's most recent cart: Dev's, the seeded shopper active last.
     page.wait_for_function(
-        "document.getElementById('preview-subject').textContent.startsWith('Psst Lena')")
-    shot(page, "template-editor")
+        "document.getElementById('preview-subject').textContent.startsWith('Psst Dev')")
     page.fill("textarea[name='txt']", "Hello\n{% if items %}\nno end here")
     page.click("button:has-text('Save template')")
     banner = page.locator("#template-errors")
@@ -145,7 +167,6 @@ def test_browser_unsubscribe_add_and_remove(served, page):
 def test_browser_stop_a_cart(served, page):
     base = signed_in(page, served)
     page.goto(f"{base}/admin/carts?status=reminded")
-    shot(page, "carts")
     page.locator("table a").first.click()
     page.click("button:has-text('Stop this cart')")
     assert page.locator("text=This cart gets no more reminders.").is_visible()
@@ -182,7 +203,6 @@ def test_browser_every_page_is_accessible_and_fits(served, new_page, width):
         sizes = page.eval_on_selector_all(
             "svg.chart text", "els => els.map(e => e.getBoundingClientRect().height)")
         assert min(sizes) >= 10
-        shot(page, "dashboard-phone")
 
 
 def test_browser_money_times_and_status_in_store_formats(served, page, runtime, store):
@@ -256,3 +276,32 @@ def test_browser_error_pages_in_the_admins_look(served, new_page, width):
     assert page.locator("h1").inner_text() == "We could not find that"
     assert page.locator("nav[aria-label='Cartback'] a", has_text="Carts").is_visible()
     check_page(page)
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_browser_refused_sign_in_links_in_the_admins_look(live_server, new_page, make_store,
+                                                          clock, width):
+    from urllib.parse import urlencode
+
+    from platforms.woocommerce.handover import sign
+
+    woo = make_store(platform="woocommerce", name="Maple Woo", domain="https://maple.example")
+    page = new_page(PHONE) if width == "phone" else new_page()
+    refusals = [
+        ("/admin/login/spent-or-made-up", 403, "This sign-in link has expired"),
+        ("/woocommerce/admin?" + urlencode(sign("not-the-secret", woo.id, clock(), "n" * 32)),
+         401, "This link is not from your store"),
+        ("/woocommerce/admin?" + urlencode(sign(woo.webhook_secret, woo.id,
+                                                clock() - timedelta(minutes=5), "m" * 32)),
+         403, "This sign-in link has expired"),
+    ]
+    for path, status, heading in refusals:
+        response = page.goto(f"{live_server}{path}")
+        assert response.status == status
+        # The admin's look without a signed-in store: our bar, no nav, the message in a card.
+        assert page.locator("h1").inner_text() == heading
+        assert page.locator("header.topbar .brand").is_visible()
+        assert page.locator("header.topbar nav").count() == 0
+        assert page.locator("section.card.error-page").is_visible()
+        assert page.locator("link[href$='admin/admin.css']").count() == 1
+        check_page(page)

@@ -89,6 +89,8 @@ def test_browser_embedded_admin_uses_app_bridge_tokens_save_bar_and_toasts(shop,
     assert not page.locator("header.topbar").is_visible()
     assert page.locator("s-app-nav s-link[rel='home']").get_attribute("href") == "/admin/"
     assert page.locator("s-page[heading='Dashboard']").count() == 1
+    # Every card is Polaris's section: the chart, the per-step table, the key numbers.
+    assert page.locator("s-section > .card").count() == page.locator(".card").count() >= 7
     check_page(page)
 
     page.goto(f"{base}/admin/unsubscribes")
@@ -136,9 +138,14 @@ def test_browser_embedded_admin_without_shopifys_cdn_keeps_our_own_nav(shop, new
     assert page.evaluate("() => typeof window.shopify") == "undefined"
     assert page.locator("header.topbar nav a", has_text="Settings").is_visible()
     assert page.locator("h1", has_text="Dashboard").is_visible()
+    # Polaris never arrived: its sections still look like our cards (white, rounded), once.
+    card = page.locator("s-section", has=page.locator("h2", has_text="How each reminder performs"))
+    look = "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).borderRadius]"
+    assert card.evaluate(look) == ["rgb(255, 255, 255)", "12px"]
+    assert card.locator(".card").evaluate("e => getComputedStyle(e).boxShadow") == "none"
     check_page(page)
     page.click("header.topbar nav a:has-text('Settings')")
     page.fill("#quiet_start", "22:30")
     page.click("text=Save settings")
-    assert page.locator("text=Settings saved.").is_visible()
+    page.locator("text=Settings saved.").wait_for()  # the POST answers with a new page
     check_page(page)

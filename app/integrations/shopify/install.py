@@ -33,6 +33,7 @@ from app.db.session import WEBHOOK_LOCK_S
 from app.errors import InstallError
 from app.integrations.shopify.config import REQUIRED_SCOPES, ShopifyConfig
 from app.logs import mask_email
+from app.privacy import erasure_log
 from app.privacy import requests as privacy
 from app.runtime import Runtime
 from app.stores import create_store
@@ -196,29 +197,39 @@ def uninstall(runtime: Runtime, store_id: int, now: datetime,
 
 def redact_customer(runtime: Runtime, store_id: int, email: str | None,
                     order_ids: Sequence[str], delivery_id: str | None = None,
-                    phone: str | None = None) -> int:
+                    phone: str | None = None, customer_id: str | None = None) -> int:
     """customers/redact: erase that shopper, by address, phone number and orders
-    (app.privacy.requests); return how many carts."""
+    (app.privacy.requests), note it for the privacy page (app.privacy.erasure_log);
+    return how many carts."""
     with runtime.db.transaction(lock_wait_s=WEBHOOK_LOCK_S) as session:
         if delivery_id and not claim_delivery(session, store_id, delivery_id):
             return 0
         ids = privacy.erase_shopper(session, store_id, email, order_ids, phone=phone)
+        if session.get(Store, store_id) is not None:
+            erasure_log.record(session, store_id, "customers/redact", runtime.clock(),
+                               {"carts": len(ids)}, customer_ref=customer_id)
     runtime.timers.cancel_many(ids)
     log.info("shopify customer redacted", extra={"store_id": store_id, "carts": len(ids),
                                                  "email": mask_email(email)})
     return len(ids)
 
 
-def redact_shop(runtime: Runtime, store_id: int) -> bool:
+def redact_shop(runtime: Runtime, store_id: int, delivery_id: str | None = None) -> bool:
     """shop/redact (48 h after uninstall): erase the store and everything under it.
 
-    A shop that reinstalled meanwhile keeps its data: the request is stale.
+    A shop that reinstalled meanwhile keeps its data: the request is stale, and
+    its privacy page says so. Either way the request is noted (app.privacy.erasure_log).
     """
     with runtime.db.transaction(lock_wait_s=WEBHOOK_LOCK_S) as session:
         store = session.get(Store, store_id, with_for_update=True)
-        if store is None or store.installed:
+        if store is None or (delivery_id and not claim_delivery(session, store_id, delivery_id)):
+            return False
+        if store.installed:
+            erasure_log.record(session, store_id, "shop/redact", runtime.clock(), {}, kept=True)
             return False
         ids = privacy.erase_store(session, store_id)
+        erasure_log.record(session, store_id, "shop/redact", runtime.clock(),
+                           {"carts": len(ids), "stores": 1})
     runtime.timers.cancel_many(ids)
     log.info("shopify shop redacted", extra={"store_id": store_id, "carts": len(ids)})
     return True

@@ -184,10 +184,12 @@ def _compliance(store_id: int, topic: str, body: dict[str, Any],
     if topic == "customers/redact":
         deleted = shopify_store.redact_customer(rt, store_id, request_.email,
                                                 request_.order_ids, delivery_id,
-                                                phone=request_.phone)
+                                                phone=request_.phone,
+                                                customer_id=request_.customer_id)
         return _ok("redacted", carts=deleted)
     if topic == "shop/redact":
-        return _ok("redacted" if shopify_store.redact_shop(rt, store_id) else "kept")
+        erased = shopify_store.redact_shop(rt, store_id, delivery_id)
+        return _ok("redacted" if erased else "kept")
     held = shopify_store.record_data_request(rt, store_id, request_.request_id,
                                              request_.customer_id, request_.email, rt.clock())
     return _ok("recorded", carts=held)

@@ -41,8 +41,8 @@ from app.integrations import Embedding
 from app.mail import breaker
 from app.mail import editor as template_editor
 from app.mail.compose import TEMPLATE_NAMES
+from app.privacy import erasure_log, suppressions
 from app.privacy import requests as privacy
-from app.privacy import suppressions
 from app.sms import optouts as sms_optouts
 from app.stores import from_address
 from app.web import has_nul, row_id, runtime
@@ -492,6 +492,7 @@ def privacy_erase() -> ResponseReturnValue:
         return _page("admin/confirm_erase.html", email=email, phone=phone, who=who, held=held)
     with rt.db.transaction() as session:
         ids = privacy.erase_shopper(session, g.store_id, email, phone=phone)
+        erasure_log.record(session, g.store_id, "erase", rt.clock(), {"carts": len(ids)})
     rt.timers.cancel_many(ids)
     return redirect(url_for("admin.privacy",
                             notice=f"Erased everything about {who} ({len(ids)} carts)."))
@@ -499,9 +500,13 @@ def privacy_erase() -> ResponseReturnValue:
 
 @bp.get("/privacy", endpoint="privacy")
 def privacy_page() -> ResponseReturnValue:
-    """The shopper data tools and the platform's data requests with their status."""
-    return _page("admin/privacy.html", requests=privacy.data_requests(g.store, runtime().clock()),
-                 error=request.args.get("error"), notice=request.args.get("notice"))
+    """The shopper data tools, the platform's data requests and every erasure, with their status."""
+    rt = runtime()
+    with rt.db.new_session() as session:
+        erasures = erasure_log.erasures(session, g.store_id)
+    return _page("admin/privacy.html", requests=privacy.data_requests(g.store, rt.clock()),
+                 erasures=erasures, error=request.args.get("error"),
+                 notice=request.args.get("notice"))
 
 
 @bp.post("/privacy/requests/answered")

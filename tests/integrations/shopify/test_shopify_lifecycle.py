@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.db.models import Activity, Cart, Send, Store
+from app.db.models import Activity, Cart, PrivacyRequest, Send, Store
 from tests.factories import T0
 from tests.shopify_payloads import SHOP, checkout_payload, post_webhook
 
@@ -75,6 +75,21 @@ def test_customers_redact_deletes_that_shoppers_carts_and_sends(client, runtime,
         assert session.scalar(select(func.count()).select_from(Activity).where(
             Activity.cart_id == ada.id)) == 0
     assert ada.id in timers.cancelled
+    # Noted for the privacy page: what was asked and how much went, not who it was.
+    [noted] = load(runtime, PrivacyRequest)
+    assert (noted.store_id, noted.kind, noted.customer_ref, noted.status, noted.counts) == (
+        shop_store, "customers/redact", "207119551", "erased", {"carts": 1})
+    assert "ada" not in repr(vars(noted)).lower()
+
+
+def test_a_redelivered_customers_redact_is_noted_once(client, runtime, shop_store):
+    body = {"shop_id": 548380009, "shop_domain": SHOP,
+            "customer": {"id": 207119551, "email": "ada@example.com"}, "orders_to_redact": []}
+    for _ in range(2):
+        assert post_webhook(client, "customers/redact", body,
+                            webhook_id="b54557e4-bdd9-4b37-8a5f-bf7d70bcd043").status_code == 200
+    [noted] = load(runtime, PrivacyRequest)
+    assert noted.counts == {"carts": 0} and noted.status == "erased"
 
 
 
@@ -130,6 +145,10 @@ def test_shop_redact_after_uninstall_erases_the_store(client, runtime, shop_stor
     # A redelivery finds no shop and is still acknowledged.
     again = post_webhook(client, "shop/redact", {"shop_id": 548380009, "shop_domain": SHOP})
     assert again.status_code == 200
+    # The record of the erasure outlives the store, as proof it was done, once.
+    [noted] = load(runtime, PrivacyRequest)
+    assert (noted.store_id, noted.kind, noted.status, noted.counts) == (
+        shop_store, "shop/redact", "erased", {"carts": 1, "stores": 1})
 
 
 def test_shop_redact_for_a_reinstalled_shop_keeps_its_data(client, runtime, shop_store):
@@ -137,6 +156,8 @@ def test_shop_redact_for_a_reinstalled_shop_keeps_its_data(client, runtime, shop
     response = post_webhook(client, "shop/redact", {"shop_id": 548380009, "shop_domain": SHOP})
     assert response.json["outcome"] == "kept"
     assert len(load(runtime, Cart)) == 1
+    [noted] = load(runtime, PrivacyRequest)
+    assert (noted.kind, noted.status, noted.counts) == ("shop/redact", "kept", {})
 
 
 def test_customers_redact_with_a_phone_we_cannot_read_still_erases_by_address(

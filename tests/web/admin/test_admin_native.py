@@ -177,6 +177,35 @@ def test_privacy_page_lists_data_requests_with_their_status(admin, store, runtim
                    data={"request": "nope"}).status_code == 404
 
 
+def test_privacy_page_lists_every_erasure_with_its_status(admin, store, runtime, post_custom,
+                                                          clock):
+    from tests.shopify_payloads import SHOP
+
+    post_custom(cart_body(email="ada@example.com"))
+    me = admin(store)
+    assert "No erasures so far." in me.get("/admin/privacy").get_data(as_text=True)
+    me.post("/admin/privacy/erase", data={"email": "ada@example.com", "confirm": "yes"})
+    from app.privacy import erasure_log
+
+    with runtime.db.transaction() as session:  # as the Shopify webhooks note theirs
+        erasure_log.record(session, store.id, "customers/redact", clock() + timedelta(hours=1),
+                           {"carts": 0}, customer_ref="207119551")
+        erasure_log.record(session, store.id, "shop/redact", clock() + timedelta(hours=2), {},
+                           kept=True)
+    page = me.get("/admin/privacy").get_data(as_text=True)
+    rows = re.findall(r'<tr class="erasure-(\w+)">(.*?)</tr>', page, re.S)
+    after_when = [(status, " ".join(re.sub(r"<[^>]+>", " ", cells.split("</td>", 1)[1]).split()))
+                  for status, cells in rows]
+    assert after_when == [
+        ("kept", "Erase the store, 48 h after uninstall — 0 "
+                 "Not erased the store reinstalled Cartback first"),
+        ("erased", "A customer asked to be erased 207119551 0 Erased"),
+        ("erased", "Erased by you — 1 Erased"),
+    ]
+    assert "ada@example.com" not in page.split('id="erasures-title"')[1]
+    assert SHOP not in page
+
+
 # --- error pages -----------------------------------------------------------------------------
 
 def test_expired_session_is_a_page_for_a_browser_and_json_for_code(client, store):
