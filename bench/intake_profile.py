@@ -104,7 +104,7 @@ def main() -> None:
     if profile:
         stats = pstats.Stats(profile).sort_stats("cumulative")
         stats.print_stats(45)
-        stats.print_callees(r"intake.py.*\(apply\)|_bound|claim_delivery|is_erased")
+        stats.sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":

@@ -152,8 +152,9 @@ class CartRow:
     __slots__ = ("_read", "_values")
 
     def __init__(self, row: Row[Any]) -> None:
-        object.__setattr__(self, "_read", dict(row._mapping))
-        object.__setattr__(self, "_values", dict(self._read))
+        read = dict(zip(row._fields, row, strict=True))
+        object.__setattr__(self, "_read", read)
+        object.__setattr__(self, "_values", read.copy())
 
     def __getattr__(self, name: str) -> Any:
         try:
