@@ -105,6 +105,7 @@ def main() -> None:
         stats = pstats.Stats(profile).sort_stats("cumulative")
         stats.print_stats(45)
         stats.sort_stats("tottime").print_stats(25)
+        stats.print_callees(r"session.py.*\(transaction\)|util.py.*\(__exit__\)|session.py.*\(close\)|_finalize_fairy|base.py.*\(commit\)")
 
 
 if __name__ == "__main__":
