@@ -329,9 +329,19 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
     if event.kind is EventKind.ORDERED:
         return _apply_order_event(session, event, now, rules)
     connection = session.connection()
+    # An order earlier in the same delivery went through the ORM: its changes
+    # must reach the table before the row is read, and its objects must not
+    # outlive the row's write (a later order reads its cart afresh).
+    orm_used = bool(session.identity_map)
+    if orm_used:
+        session.flush()
     cart, created = _cart_row(connection, event, now)
     applied = _apply_change(session, cart, created, event, now, rules)
     cart.write(connection)
+    if orm_used:
+        for loaded in list(session.identity_map.values()):
+            if isinstance(loaded, Cart):
+                session.expire(loaded)
     return applied
 
 
