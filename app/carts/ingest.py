@@ -50,8 +50,9 @@ def ingest_delivery(runtime: Runtime, store_id: int, adapter: Adapter, raw_body:
         events = adapter.parse(raw_body, headers, store.id, now)
         if adapter.name == "custom":
             _require_store_links(store, events)
+        rules = store_cache.rules(store)
         with runtime.db.transaction(lock_wait_s=WEBHOOK_LOCK_S) as session:
-            results = _apply_all(session, store, events, now)
+            results = [intake.apply(session, store, event, now, rules) for event in events]
     _notify(runtime, results)
     return results
 

@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.carts.lookup import find_by_keys
+from app.carts.lookup import find_by_keys, find_row_by_keys
 from app.core.addresses import normalize_email
 from app.core.rules import Rules
 from app.core.waiter import MoveKind, decide
@@ -84,19 +84,16 @@ def claim_delivery(session: Session, store_id: int, delivery_id: str) -> bool:
     ).first() is not None
 
 
-def _find_cart(session: Session, event: CartEvent) -> Cart | None:
-    """The event's cart by its own key, else by any second key it carries (locked).
+def _find_ordered_cart(session: Session, event: CartEvent) -> Cart | None:
+    """An order's cart by its own key, else by any second key it carries (locked).
 
     Only an order looks a cart up by the cart's `checkout_key`: a WooCommerce
     storefront cart keeps its `cart_hash` there, a hash of the cart's
     contents that two shoppers with identical carts share, so a cart update
-    must never find another shopper's row by it. When an order's keys name
-    more than one cart (identical carts again), the one with the order's
-    email is the one bought.
+    must never find another shopper's row by it (`_cart_row` does not). When
+    an order's keys name more than one cart (identical carts again), the one
+    with the order's email is the one bought.
     """
-    if event.kind is not EventKind.ORDERED:
-        return find_by_keys(session, event.store_id, [event.cart_key, *event.aliases],
-                            lock=True)
     keys = [event.cart_key, event.checkout_key, *event.aliases]
     cart = find_by_keys(session, event.store_id, keys, lock=True)
     email = normalize_email(event.email)
@@ -142,10 +139,59 @@ def _find_by_email(session: Session, event: CartEvent, rules: Rules) -> Cart | N
     ).first()
 
 
+_CARTS = Cart.__table__
+
+
+class CartRow:
+    """A cart read as a plain row, for the hot path of a cart change: read like
+    a `Cart`; what is set to a new value is remembered and written back by
+    `write` in one UPDATE (the ORM's identity map and flush were a third of an
+    event's cost). A value set back to what was read is no change, as in the ORM.
+    """
+
+    __slots__ = ("_read", "_values")
+
+    def __init__(self, row: Row[Any]) -> None:
+        read = dict(zip(row._fields, row, strict=True))
+        object.__setattr__(self, "_read", read)
+        object.__setattr__(self, "_values", read.copy())
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._values:
+            raise AttributeError(name)
+        self._values[name] = value
+
+    def write(self, connection: Connection) -> None:
+        changes = {name: value for name, value in self._values.items()
+                   if value != self._read[name]}
+        if changes:
+            connection.execute(_update_statement(tuple(sorted(changes))),
+                               {"row_id": self._read["id"],
+                                **{f"new_{name}": value for name, value in changes.items()}})
+            self._read.update(changes)
+
+
+@lru_cache(maxsize=256)
+def _update_statement(names: tuple[str, ...]) -> Any:
+    """Built once per set of changed columns (a handful occur): building and
+    compiling an UPDATE for every event cost more than running it.
+    `updated_at` is the column's own onupdate, as with the ORM."""
+    return (update(_CARTS).where(_CARTS.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"new_{name}", type_=_CARTS.c[name].type)
+                     for name in names}))
+
+
 @lru_cache(maxsize=4)
 def _create_statement(dialect: str) -> Any:
-    """Built once per dialect, on the table (as `_claim_statement`)."""
-    table = Cart.__table__
+    """Built once per dialect, on the table (as `_claim_statement`); returns
+    the whole new row, so a new cart needs no read after its insert."""
+    table = _CARTS
     return (insert_for_dialect(dialect)(table)
             .values(store_id=bindparam("store_id"), cart_key=bindparam("cart_key"),
                     status=CartStatus.ACTIVE.value, items=[],
@@ -154,7 +200,7 @@ def _create_statement(dialect: str) -> Any:
                     attempts=0, saved_link=False, created_at=bindparam("occurred_at"),
                     updated_at=bindparam("now"))
             .on_conflict_do_nothing(index_elements=["store_id", "cart_key"])
-            .returning(table.c.id))
+            .returning(*table.c))
 
 
 _CREATED = (select(Cart).where(Cart.store_id == bindparam("store_id"),
@@ -162,19 +208,42 @@ _CREATED = (select(Cart).where(Cart.store_id == bindparam("store_id"),
             .with_for_update().execution_options(populate_existing=True))
 
 
-def _create(session: Session, event: CartEvent, now: datetime) -> tuple[Cart, bool]:
-    """Insert the row unless a concurrent delivery just did; lock it either way."""
-    connection = session.connection()
-    keys = {"store_id": event.store_id, "cart_key": event.cart_key}
-    created = connection.execute(
+def _insert(connection: Connection, event: CartEvent, now: datetime) -> Row[Any] | None:
+    """The new row, or None when a concurrent delivery just inserted it."""
+    return connection.execute(
         _create_statement(connection.dialect.name),
         # updated_at is when we wrote it (the scheduler follows changes by
         # this), not when the shopper acted.
-        {**keys, "occurred_at": event.occurred_at, "now": now}).first() is not None
-    return session.scalars(_CREATED, keys).one(), created
+        {"store_id": event.store_id, "cart_key": event.cart_key,
+         "occurred_at": event.occurred_at, "now": now}).first()
 
 
-def _merge(cart: Cart, event: CartEvent) -> bool:
+def _create(session: Session, event: CartEvent, now: datetime) -> tuple[Cart, bool]:
+    """Insert the row unless a concurrent delivery just did; lock it either way."""
+    created = _insert(session.connection(), event, now) is not None
+    return session.scalars(_CREATED, {"store_id": event.store_id,
+                                      "cart_key": event.cart_key}).one(), created
+
+
+def _cart_row(connection: Connection, event: CartEvent, now: datetime) -> tuple[CartRow, bool]:
+    """A cart change's row (locked), inserted when no key names one yet: by its
+    own key, else by any second key it carries (never by the event's
+    `checkout_key`, see `_find_ordered_cart`)."""
+    keys = [event.cart_key, *event.aliases]
+    row = find_row_by_keys(connection, event.store_id, keys)
+    if row is not None:
+        return CartRow(row), False
+    row = _insert(connection, event, now)
+    if row is not None:
+        return CartRow(row), True
+    # A concurrent delivery inserted it first; its insert committed before ours
+    # could conflict, so the row is there to lock now.
+    row = find_row_by_keys(connection, event.store_id, keys)
+    assert row is not None
+    return CartRow(row), False
+
+
+def _merge(cart: Cart | CartRow, event: CartEvent) -> bool:
     """Copy what the event says onto the row; True when anything changed."""
     changed = False
     for name in DATA_FIELDS:
@@ -203,7 +272,7 @@ def _merge(cart: Cart, event: CartEvent) -> bool:
     return changed
 
 
-def _reset_clock(cart: Cart, event: CartEvent) -> None:
+def _reset_clock(cart: Cart | CartRow, event: CartEvent) -> None:
     cart.last_activity_at = event.occurred_at
     cart.attempts = 0
     # A move that was only skipped (no email yet, quiet hours...) gets a new
@@ -221,7 +290,8 @@ def _reset_clock(cart: Cart, event: CartEvent) -> None:
 _TIMELINE = insert(Activity.__table__)
 
 
-def _record(session: Session, cart: Cart, kind: str, event: CartEvent, **detail: Any) -> None:
+def _record(session: Session, cart: Cart | CartRow, kind: str, event: CartEvent,
+            **detail: Any) -> None:
     payload: dict[str, Any] = {"source_kind": event.kind.value}
     if event.delivery_id:
         payload["delivery_id"] = event.delivery_id
@@ -231,7 +301,7 @@ def _record(session: Session, cart: Cart, kind: str, event: CartEvent, **detail:
         "recorded_at": datetime.now(UTC), "detail": payload})
 
 
-def next_wake(cart: Cart, now: datetime, rules: Rules) -> datetime | None:
+def next_wake(cart: Cart | CartRow, now: datetime, rules: Rules) -> datetime | None:
     move = decide(cart, now, rules)
     if move is None:
         return None
@@ -257,20 +327,32 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
                  extra={"store_id": store.id, "kind": event.kind.value})
         return Applied(None, "erased")
 
-    cart = _find_cart(session, event)
-    if cart is None and event.kind is EventKind.ORDERED:
-        cart = _find_by_order(session, event) or _find_by_email(session, event, rules)
-    created = False
-    if cart is None:
-        cart, created = _create(session, event, now)
+    if event.kind is EventKind.ORDERED:
+        return _apply_order_event(session, event, now, rules)
+    connection = session.connection()
+    # An order earlier in the same delivery went through the ORM: its changes
+    # must reach the table before the row is read, and its objects must not
+    # outlive the row's write (a later order reads its cart afresh).
+    orm_used = bool(session.identity_map)
+    if orm_used:
+        session.flush()
+    cart, created = _cart_row(connection, event, now)
+    applied = _apply_change(session, cart, created, event, now, rules)
+    cart.write(connection)
+    if orm_used:
+        for loaded in list(session.identity_map.values()):
+            if isinstance(loaded, Cart):
+                session.expire(loaded)
+    return applied
 
+
+def _apply_change(session: Session, cart: CartRow, created: bool, event: CartEvent,
+                  now: datetime, rules: Rules) -> Applied:
+    """A cart update, checkout or deletion on its row; the caller writes the row."""
     if cart.erased_at is not None:
         # Retention erased it: a late event must not bring the personal data back.
         _record(session, cart, "ignored", event, reason="cart data erased")
         return Applied(cart.id, "ignored", cart.wake_at, cart.status)
-    if event.kind is EventKind.ORDERED:
-        return _apply_order(session, cart, event, rules)
-
     if cart.status in FINAL_STATUSES:
         # Sticky: a cart update after the order never revives a bought cart.
         _record(session, cart, "ignored", event, reason=f"cart is {cart.status}")
@@ -297,6 +379,20 @@ def apply(session: Session, store: Store, event: CartEvent, now: datetime,
     _record(session, cart, event.kind.value, event, changed=changed)
     outcome = "created" if created else ("changed" if changed else "unchanged")
     return Applied(cart.id, outcome, cart.wake_at, cart.status)
+
+
+def _apply_order_event(session: Session, event: CartEvent, now: datetime,
+                       rules: Rules) -> Applied:
+    """An order, through the ORM (a few in a hundred events): it may link a
+    cart by order reference or by email and marks the offer it used."""
+    cart = (_find_ordered_cart(session, event) or _find_by_order(session, event)
+            or _find_by_email(session, event, rules))
+    if cart is None:
+        cart, _created = _create(session, event, now)
+    if cart.erased_at is not None:
+        _record(session, cart, "ignored", event, reason="cart data erased")
+        return Applied(cart.id, "ignored", cart.wake_at, cart.status)
+    return _apply_order(session, cart, event, rules)
 
 
 def _clamp_future(event: CartEvent, now: datetime) -> CartEvent:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from app.core.rules import Rules
 from app.db.models import Store
 from app.db.session import Database
 
@@ -35,6 +36,8 @@ _lock = threading.Lock()
 _generation = 0
 _copies: weakref.WeakKeyDictionary[Database, dict[int, tuple[float, int, Store | None]]] = (
     weakref.WeakKeyDictionary())
+# The rules of a copy handed out by `get`, read from its settings once.
+_rules: weakref.WeakKeyDictionary[Store, Rules] = weakref.WeakKeyDictionary()
 
 
 def get(db: Database, store_id: int, *, ttl_s: float = STORE_TTL_S,
@@ -57,6 +60,18 @@ def get(db: Database, store_id: int, *, ttl_s: float = STORE_TTL_S,
         if _generation == generation:
             _copies.setdefault(db, {})[store_id] = (now, generation, store)
     return store
+
+
+def rules(store: Store) -> Rules:
+    """The rules of a store copy from `get` (the copy is read only, so they hold
+    as long as it does)."""
+    with _lock:
+        found = _rules.get(store)
+    if found is None:
+        found = Rules.for_store(store.settings, store.timezone)
+        with _lock:
+            _rules[store] = found
+    return found
 
 
 def _forget_all() -> None:

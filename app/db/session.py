@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import Busy
@@ -56,7 +57,25 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2)
+    # Instead of the pool's pre-ping (a SELECT 1 round trip on every checkout,
+    # a tenth of a webhook's round trips): a connection the server has closed
+    # or is closing (a restart, pg_terminate_backend, an idle timeout) has its
+    # goodbye waiting on the socket, while a live idle one has nothing to read.
+    # DisconnectionError makes the pool throw it away and hand out another.
+    event.listen(engine, "checkout", _drop_if_closed_by_server)
+    return engine
+
+
+def _drop_if_closed_by_server(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    try:
+        poller = select.poll()
+        poller.register(dbapi_conn.fileno(), select.POLLIN | select.POLLPRI)
+        waiting = poller.poll(0)
+    except Exception as err:  # a closed connection has no socket left to ask
+        raise DisconnectionError("connection already closed") from err
+    if waiting:
+        raise DisconnectionError("the server closed or is closing this connection")
 
 
 class Database:
@@ -139,8 +158,11 @@ def _bound(session: Session, seconds: float) -> None:
                              "set_config('statement_timeout', :statement, true)"),
                         {"lock": f"{ms}ms", "statement": f"{ms + 500}ms"})
     else:
-        # Per connection; the pool's checkin hook puts the default back.
-        session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {ms}")
+        # Per connection; the pool's checkin hook puts the default back. On the
+        # driver's connection directly, like that hook: through SQLAlchemy's
+        # statement machinery it cost as much as one of intake's statements.
+        session.connection().connection.driver_connection.execute(
+            f"PRAGMA busy_timeout = {ms}")
 
 
 def _timed_out(err: OperationalError) -> bool:

@@ -173,8 +173,9 @@ class WooCommerceAdapter:
 
     def _order(self, order: Mapping[str, Any], store_id: int) -> list[CartEvent]:
         status = order.get("status")
-        if not isinstance(status, str):
-            raise BadPayload("status", "must be a string")
+        if not isinstance(status, str) or "\x00" in status:
+            # It becomes part of the delivery id, and PostgreSQL refuses NUL in text.
+            raise BadPayload("status", "must be a string without NUL characters")
         # *_gmt values carry no offset: they are UTC.
         modified = fields.aware_time(order.get("date_modified_gmt")
                                      or order.get("date_created_gmt"), "date_modified_gmt",

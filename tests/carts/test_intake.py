@@ -134,3 +134,29 @@ def test_intake_every_event_lands_on_the_timeline(runtime, store):
     with runtime.db.new_session() as session:
         kinds = [a.kind for a in session.scalars(select(Activity).order_by(Activity.id))]
     assert kinds == ["checkout_started", "stale"]
+
+
+def test_one_delivery_with_an_order_then_an_update_keeps_the_order(runtime, store, clock):
+    # A platform may send several events in one delivery, all applied in one
+    # transaction: the update after the order must see it and change nothing.
+    clock.set(T0 + timedelta(hours=1))
+    ingest(runtime, store.id, [event(store)])
+    order, update, reorder = ingest(runtime, store.id, [
+        event(store, EventKind.ORDERED, at=T0 + timedelta(minutes=30)),
+        event(store, EventKind.UPDATED, at=T0 + timedelta(minutes=40), email="later@example.com"),
+        event(store, EventKind.ORDERED, at=T0 + timedelta(minutes=50))])
+    assert (order.outcome, update.outcome, reorder.outcome) == ("ordered", "ignored", "ignored")
+    cart = the_cart(runtime)
+    assert (cart.status, cart.email, cart.wake_at) == ("bought", "ada@example.com", None)
+
+
+def test_one_delivery_with_an_update_then_an_order_records_both(runtime, store, clock):
+    clock.set(T0 + timedelta(hours=1))
+    ingest(runtime, store.id, [event(store)])
+    update, order = ingest(runtime, store.id, [
+        event(store, EventKind.UPDATED, at=T0 + timedelta(minutes=20), email="new@example.com"),
+        event(store, EventKind.ORDERED, at=T0 + timedelta(minutes=30))])
+    assert (update.outcome, order.outcome) == ("changed", "ordered")
+    cart = the_cart(runtime)
+    assert (cart.status, cart.email, cart.last_event_at) == (
+        "bought", "new@example.com", T0 + timedelta(minutes=30))

@@ -89,6 +89,25 @@ def the_cart(runtime):
         return session.scalars(select(Cart)).one()
 
 
+def test_a_webhook_after_the_server_cut_the_pools_connections_is_applied(
+        post_custom, runtime, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to cut a connection")
+    assert post_custom(cart_body(cart_id="before")).status_code == 200
+    # A restart, a failover or an idle timeout on the server: every pooled
+    # connection is dead, and the next delivery must not be the one to find out.
+    outage = Outage(runtime.db.engine, database_url)
+    outage.start()
+    outage.end()
+
+    answer = post_custom(cart_body(cart_id="after"))
+
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["results"][0]["outcome"] == "created"
+    with runtime.db.new_session() as session:
+        assert sorted(session.scalars(select(Cart.cart_key))) == ["after", "before"]
+
+
 def test_a_wake_that_fails_on_the_database_is_rearmed_with_backoff(
         post_custom, runtime, clock, database_url, outbox, caplog):
     post_custom(cart_body())
