@@ -182,3 +182,21 @@ def sns_signed(signer: tuple[Any, bytes], message: dict[str, Any], *, topic: str
     digest = hashes.SHA1() if version == "1" else hashes.SHA256()  # noqa: S303 - SNS v1
     signature = signer[0].sign(sns.canonical(message), padding.PKCS1v15(), digest)
     return {**message, "Signature": base64.b64encode(signature).decode()}
+
+
+def post_sns(client: Any, path: str, body: dict[str, Any] | bytes) -> Any:
+    """POST `body` to an SNS endpoint as SNS does (JSON sent as text/plain)."""
+    import json
+
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post(path, data=raw, headers={"Content-Type": "text/plain"})
+
+
+def suppression_rows(runtime: Any) -> list[tuple[int, str, str]]:
+    """The unsubscribe list as (store id, address or number, source), sorted."""
+    from sqlalchemy import select
+
+    from app.db.models import Suppression
+
+    with runtime.db.new_session() as session:
+        return sorted((s.store_id, s.email, s.source) for s in session.scalars(select(Suppression)))

@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from app import performance
 from app.carts.wake import wake_due
-from app.db.models import Activity, Cart, Send, Suppression
+from app.db.models import Activity, Cart, Send
 from app.privacy import suppressions
 from app.web.mail_events import SnsClient
-from tests.factories import T0, cart_body, sns_signed, sns_signer
+from tests.factories import T0, cart_body, post_sns, sns_signed, sns_signer, suppression_rows
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:cartback-inbound-sms"
 PHONE = "+12125550100"
@@ -47,14 +47,11 @@ def inbound(signer, body="STOP", *, phone=PHONE, message_id="m-1", **fields):
                       topic=TOPIC, message_id=message_id)
 
 
-def post(client, message):
-    raw = message if isinstance(message, bytes) else json.dumps(message).encode()
-    return client.post("/webhooks/sms", data=raw, headers={"Content-Type": "text/plain"})
+def post(client, body):
+    return post_sns(client, "/webhooks/sms", body)
 
 
-def listed(runtime):
-    with runtime.db.new_session() as session:
-        return sorted((s.store_id, s.email, s.source) for s in session.scalars(select(Suppression)))
+listed = suppression_rows
 
 
 @pytest.fixture

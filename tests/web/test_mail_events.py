@@ -13,9 +13,17 @@ import responses
 from sqlalchemy import select
 
 from app.carts.wake import wake_due
-from app.db.models import Activity, Send, Store, Suppression
+from app.db.models import Activity, Send, Store
 from app.web.mail_events import SnsClient
-from tests.factories import SNS_CERT_URL, T0, cart_body, sns_signed, sns_signer
+from tests.factories import (
+    SNS_CERT_URL,
+    T0,
+    cart_body,
+    post_sns,
+    sns_signed,
+    sns_signer,
+    suppression_rows,
+)
 
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:cartback-ses-events"
 CERT_URL = SNS_CERT_URL
@@ -64,13 +72,10 @@ def complaint(address, message_id="ses-id-1"):
 
 
 def post(client, body):
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return client.post("/webhooks/ses", data=raw, headers={"Content-Type": "text/plain"})
+    return post_sns(client, "/webhooks/ses", body)
 
 
-def suppressed(runtime):
-    with runtime.db.new_session() as session:
-        return sorted((s.store_id, s.email, s.source) for s in session.scalars(select(Suppression)))
+suppressed = suppression_rows
 
 
 def sent_to(runtime, store, address, message_id):
