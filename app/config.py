@@ -231,12 +231,6 @@ def _validate(config: Mapping[str, Any]) -> None:
     if not url.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"{PREFIX}DATABASE_URL must be a sqlite:// or postgresql:// URL.")
 
-    host = (urlsplit(public_url).hostname or "").lower()
-    if (public_url.startswith("http://") and not config["TESTING"]
-            and host not in LOCAL_HOSTS):
-        raise ConfigError(f"{PREFIX}PUBLIC_URL must start with https:// (it is {public_url!r}): "
-                          "every email's unsubscribe link is built from it and must be https "
-                          "outside development on localhost.")
 
 def _instance_secret(instance_path: Path) -> str:
     """A stable per-install secret, so signed links survive a restart.
