@@ -200,3 +200,13 @@ def suppression_rows(runtime: Any) -> list[tuple[int, str, str]]:
 
     with runtime.db.new_session() as session:
         return sorted((s.store_id, s.email, s.source) for s in session.scalars(select(Suppression)))
+
+
+def fresh_beacon_limits(monkeypatch: Any) -> None:
+    """Give the beacon's rate limits (per IP, per store key) an empty window, so
+    one test's requests never count against the next's."""
+    from app.integrations.woocommerce import views as routes
+    from app.web.ratelimit import SlidingWindow
+
+    monkeypatch.setattr(routes, "PER_IP", SlidingWindow(30, 60))
+    monkeypatch.setattr(routes, "PER_KEY", SlidingWindow(1200, 60))

@@ -24,7 +24,13 @@ from app.db.models import Activity, Store
 from app.integrations.shopify.install import save_install
 from platforms.shopify.api import Grant
 from platforms.signing import sign_base64
-from tests.factories import T0, cart_body, connect_woo_store, with_postal_address
+from tests.factories import (
+    T0,
+    cart_body,
+    connect_woo_store,
+    fresh_beacon_limits,
+    with_postal_address,
+)
 from tests.shopify_payloads import OVERRIDES, SHOP, checkout_payload, post_webhook
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -131,11 +137,7 @@ def woo_store(runtime):
 
 @pytest.fixture(autouse=True)
 def fresh_limits(monkeypatch):
-    from app.integrations.woocommerce import views as routes
-    from app.web.ratelimit import SlidingWindow
-
-    monkeypatch.setattr(routes, "PER_IP", SlidingWindow(30, 60))
-    monkeypatch.setattr(routes, "PER_KEY", SlidingWindow(1200, 60))
+    fresh_beacon_limits(monkeypatch)
 
 
 def docs_order(**fields):

@@ -16,7 +16,7 @@ from app.db.models import Cart, OAuthState, Store
 from app.integrations.woocommerce import connect as woocommerce_store
 from app.integrations.woocommerce import sync as woocommerce_sync
 from platforms.signing import sign_base64
-from tests.factories import T0, with_postal_address
+from tests.factories import T0, fresh_beacon_limits, with_postal_address
 
 SHOP = "https://shop.example"
 CK, CS = "ck_" + "1" * 40, "cs_" + "2" * 40
@@ -242,11 +242,7 @@ def beacon(client, store, body, *, origin=SHOP, ua="Mozilla/5.0 Chrome/130", ip=
 
 @pytest.fixture(autouse=True)
 def fresh_limits(monkeypatch):
-    from app.integrations.woocommerce import views as routes
-    from app.web.ratelimit import SlidingWindow
-
-    monkeypatch.setattr(routes, "PER_IP", SlidingWindow(30, 60))
-    monkeypatch.setattr(routes, "PER_KEY", SlidingWindow(1200, 60))
+    fresh_beacon_limits(monkeypatch)
 
 
 def test_beacon_cart_with_an_email_gets_a_reminder_and_the_order_stops_it(

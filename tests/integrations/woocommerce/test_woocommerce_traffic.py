@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.carts.wake import wake_due
 from app.db.models import Cart, Store
 from platforms.signing import sign_base64
-from tests.factories import T0, connect_woo_store
+from tests.factories import T0, connect_woo_store, fresh_beacon_limits
 
 FIXTURES = Path(__file__).parent.parent.parent / "fixtures" / "woocommerce"
 SHOP = "https://example.com"  # the host of the WooCommerce docs' sample orders
@@ -27,11 +27,7 @@ def woo_store(runtime):
 
 @pytest.fixture(autouse=True)
 def fresh_limits(monkeypatch):
-    from app.integrations.woocommerce import views as routes
-    from app.web.ratelimit import SlidingWindow
-
-    monkeypatch.setattr(routes, "PER_IP", SlidingWindow(30, 60))
-    monkeypatch.setattr(routes, "PER_KEY", SlidingWindow(1200, 60))
+    fresh_beacon_limits(monkeypatch)
 
 
 def docs_order(status="pending", modified="2026-11-23T09:00:00", **fields):
