@@ -15,10 +15,9 @@ from app.db.crypto import decrypt_json
 from app.db.models import Cart, OAuthState, Store
 from app.integrations.woocommerce import connect as woocommerce_store
 from app.integrations.woocommerce import sync as woocommerce_sync
-from platforms.signing import sign_base64
-from tests.factories import T0, fresh_beacon_limits, with_postal_address
+from tests.factories import T0, fresh_beacon_limits
+from tests.woocommerce_payloads import SHOP, order, signed
 
-SHOP = "https://shop.example"
 CK, CS = "ck_" + "1" * 40, "cs_" + "2" * 40
 
 
@@ -30,37 +29,6 @@ def register_mocks(rsps, status=201):
         rsps.add(responses.POST, f"{SHOP}/wp-json/wc/v3/webhooks", json=body, status=status)
         if status != 201:
             break
-
-
-@pytest.fixture
-def woo_store(runtime):
-    with responses.RequestsMock() as rsps:
-        register_mocks(rsps)
-        store_id = woocommerce_store.connect_by_keys(runtime, SHOP, CK, CS, timezone="UTC",
-                                                     from_email="hello@shop.example")
-    with_postal_address(runtime, store_id)
-    with runtime.db.new_session() as session:
-        return session.get(Store, store_id)
-
-
-def signed(client, store, body, *, topic="order.updated", source=SHOP + "/", secret=None):
-    raw = json.dumps(body).encode() if not isinstance(body, bytes) else body
-    return client.post(f"/webhooks/woocommerce/{store.id}", data=raw, headers={
-        "X-WC-Webhook-Signature": sign_base64(secret or store.webhook_secret, raw),
-        "X-WC-Webhook-Source": source, "X-WC-Webhook-Topic": topic,
-        "X-WC-Webhook-Delivery-ID": __import__("uuid").uuid4().hex,
-        "Content-Type": "application/json"})
-
-
-def order(status="checkout-draft", modified="2026-11-23T09:00:00", **fields):
-    body = {"id": 727, "status": status, "currency": "EUR", "total": "18.00",
-            "date_created_gmt": "2026-11-23T09:00:00", "date_modified_gmt": modified,
-            "cart_hash": "", "needs_payment": status in ("pending", "failed", "checkout-draft"),
-            "payment_url": "https://shop.example/checkout/order-pay/727/?key=wc_order_x",
-            "billing": {"first_name": "Ada", "email": "ada@example.com", "country": "US"},
-            "line_items": [{"id": 1, "name": "Mug", "quantity": 1, "price": "18.00"}]}
-    body.update(fields)
-    return body
 
 
 def carts(runtime):

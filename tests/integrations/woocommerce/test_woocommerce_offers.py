@@ -12,12 +12,7 @@ from sqlalchemy import select
 from app.carts.wake import wake_due
 from app.db.models import Activity, Cart, Send, Store
 from tests.factories import T0
-from tests.integrations.woocommerce.test_woocommerce_flow import (  # noqa: F401 - fixture
-    SHOP,
-    order,
-    signed,
-    woo_store,
-)
+from tests.woocommerce_payloads import SHOP, order, signed
 
 COUPONS = f"{SHOP}/wp-json/wc/v3/coupons"
 
