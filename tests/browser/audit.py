@@ -12,12 +12,22 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SHOTS = os.environ.get("CARTBACK_SCREENSHOTS")
+
+# Every browser test module's marks: `pytest -m browser` picks them, and without
+# Debian's chromium they are skipped with the command that installs it.
+NEEDS_CHROMIUM = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason="headless Chromium not installed (apt-get install chromium)"),
+]
 
 
 @cache

@@ -11,6 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.browser.audit import ARGS, CHROMIUM, DESKTOP
+from tests.browser.seed import seed
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +58,16 @@ def live_server(app: Any, database_url: str) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+@pytest.fixture
+def served(app, runtime, store, client, clock, live_server):
+    seed(runtime, client, store, clock)
+    from app.web.admin.auth import mint_login_link
+
+    def login_path():
+        with app.app_context():
+            link = mint_login_link(runtime, store.id, clock())
+        return link.removeprefix(app.config["PUBLIC_URL"])
+
+    return live_server, login_path

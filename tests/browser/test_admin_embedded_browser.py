@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from app.db.models import Store
 from app.integrations.shopify.install import save_install
 from platforms.shopify.api import Grant
-from tests.browser.audit import CHROMIUM, PHONE, check_page, shot
+from tests.browser.audit import NEEDS_CHROMIUM, PHONE, check_page, shot
 from tests.factories import with_postal_address
 from tests.shopify_payloads import OVERRIDES, SHOP, session_token
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="headless Chromium not installed (apt-get install chromium)"),
-]
+pytestmark = NEEDS_CHROMIUM
 
 CDN = "https://cdn.shopify.com/**"
 STUB = """

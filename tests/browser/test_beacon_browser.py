@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from flask import Flask, jsonify
@@ -16,13 +15,10 @@ from werkzeug.serving import make_server
 from app.db.models import Cart
 from app.runtime import real_now
 from app.stores import create_store
+from tests.browser.audit import NEEDS_CHROMIUM
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="headless Chromium not installed (apt-get install chromium)"),
-]
+pytestmark = NEEDS_CHROMIUM
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 

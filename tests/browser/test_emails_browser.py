@@ -1,18 +1,12 @@
 """The Emails page in a real headless Chromium (offline): edit the subject with a
 placeholder and watch the preview follow, reset to default, send a test."""
 
-# The served fixture is test_admin_browser's (browser and page come from conftest),
-# imported so pytest finds it here; a test naming it as its argument is using it.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
-from tests.browser.audit import shot
-from tests.browser.test_admin_browser import (  # noqa: F401 - the shared browser fixture
-    pytestmark,
-    served,
-    signed_in,
-)
+from tests.browser.audit import NEEDS_CHROMIUM, shot
+from tests.browser.seed import signed_in
+
+pytestmark = NEEDS_CHROMIUM
 
 DEFAULT_SUBJECT = "Hi {first_name}, your cart at {store_name} is waiting"
 

@@ -8,18 +8,15 @@ tests/integrations/woocommerce), so this checks markup, not WordPress's look.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.audit import CHROMIUM, PHONE, check_page, shot
-from tests.integrations.woocommerce.test_wordpress_plugin import PHP, run_plugin, webhooks_of
+from tests.browser.audit import NEEDS_CHROMIUM, PHONE, check_page, shot
+from tests.integrations.woocommerce.wordpress import PHP, run_plugin, webhooks_of
 
 pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="headless Chromium not installed (apt-get install chromium)"),
+    *NEEDS_CHROMIUM,
     pytest.mark.skipif(PHP is None, reason="php-cli is not installed (.ci/run installs it)"),
 ]
 

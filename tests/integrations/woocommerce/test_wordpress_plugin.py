@@ -11,20 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from app.integrations.woocommerce.connect import webhook_url
-
-ROOT = Path(__file__).resolve().parents[3]
-PLUGIN = ROOT / "static" / "cartback-woocommerce.php"
-HARNESS = Path(__file__).with_name("wp_harness.php")
-PHP = shutil.which("php")
+from tests.integrations.woocommerce.wordpress import PHP, PLUGIN, run_plugin, webhooks_of
 
 pytestmark = pytest.mark.skipif(PHP is None,
                                 reason="php-cli is not installed (.ci/run installs it)")
@@ -33,21 +26,6 @@ pytestmark = pytest.mark.skipif(PHP is None,
 @pytest.fixture
 def woo(make_store):
     return make_store(platform="woocommerce", name='Maple & "Woo"', domain="https://shop.example")
-
-
-def run_plugin(scenario: dict) -> dict:
-    done = subprocess.run([PHP, str(HARNESS)], input=json.dumps(scenario), capture_output=True,
-                          text=True, check=True, env={"CARTBACK_PLUGIN": str(PLUGIN)})
-    assert "Warning" not in done.stdout and not done.stderr, done.stdout + done.stderr
-    return json.loads(done.stdout)
-
-
-def webhooks_of(runtime, store, status="active") -> dict:
-    """What WooCommerce holds once Cartback connected the store (plus a stranger's webhook)."""
-    return {"3": {"delivery_url": "https://zapier.example/hooks/1", "secret": "x",
-                  "status": "active"},
-            "7": {"delivery_url": webhook_url(runtime, store.id), "secret": store.webhook_secret,
-                  "status": status}}
 
 
 def events(result: dict, kind: str) -> list:
