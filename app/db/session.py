@@ -108,16 +108,37 @@ class Database:
         back and Busy is raised.
         """
         try:
-            with self._writer_turn(lock_wait_s) as remaining, self.new_session() as session, \
-                    session.begin():
-                if remaining is not None:
-                    _bound(session, remaining)
+            with self._writer_turn(lock_wait_s) as remaining, self._begun(remaining) as session:
                 yield session
         except OperationalError as err:
             if lock_wait_s is not None and _timed_out(err):
                 raise Busy(f"database busy for over {lock_wait_s:g} s") from err
             raise
 
+    @contextmanager
+    def _begun(self, remaining: float | None) -> Iterator[Session]:
+        """A session in a transaction, its waits bounded when `remaining` is set.
+
+        Bounding is the transaction's first round trip, so it is where a
+        connection the server dropped a moment ago shows (the checkout's socket
+        check sees only a goodbye already on the wire): nothing has been done
+        yet, so the transaction starts once more on another connection rather
+        than answer a webhook with an error.
+        """
+        for attempt in (1, 2):
+            session = self.new_session()
+            begun = session.begin()
+            try:
+                if remaining is not None:
+                    _bound(session, remaining)
+                break
+            except OperationalError as err:
+                begun.rollback()
+                session.close()
+                if attempt == 2 or not err.connection_invalidated:
+                    raise
+        with session, begun:
+            yield session
 
     @contextmanager
     def _writer_turn(self, lock_wait_s: float | None) -> Iterator[float | None]:
