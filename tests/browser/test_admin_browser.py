@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.audit import NEEDS_CHROMIUM, PHONE, check_page, shot
 from tests.browser.seed import signed_in
@@ -19,7 +20,7 @@ pytestmark = NEEDS_CHROMIUM
 def test_browser_dashboard_chart_renders(served, page):
     base = signed_in(page, served)
     page.goto(f"{base}/admin/?days=7")
-    assert page.locator("svg.chart").is_visible()
+    expect(page.locator("svg.chart")).to_be_visible()
     assert page.locator("svg.chart rect.bar-sent").count() == 7
     heights = page.eval_on_selector_all("svg.chart rect.bar-sent",
                                         "els => els.map(e => parseFloat(e.getAttribute('height')))")
@@ -37,7 +38,7 @@ def test_browser_quiet_hours_change_sticks(served, page):
     page.goto(f"{base}/admin/settings")
     page.fill("#quiet_start", "22:30")
     page.click("text=Save settings")
-    assert page.locator("text=Settings saved.").is_visible()
+    expect(page.locator("text=Settings saved.")).to_be_visible()
     page.goto(f"{base}/admin/settings")
     assert page.input_value("#quiet_start") == "22:30"
     page.fill("#quiet_end", "7:75")
@@ -56,7 +57,7 @@ def test_browser_template_preview_and_broken_template(served, page):
     page.fill("textarea[name='txt']", "Hello\n{% if items %}\nno end here")
     page.click("button:has-text('Save template')")
     banner = page.locator("#template-errors")
-    assert banner.is_visible()
+    expect(banner).to_be_visible()
     assert "Plain-text body, line" in banner.inner_text()
 
 
@@ -76,7 +77,7 @@ def test_browser_unsubscribe_add_and_remove(served, page):
     assert page.locator("tr", has_text="zoe@example.com").count() == 1
     page.click("a[aria-label='Remove zoe@example.com…']")
     page.click("button:has-text('Remove zoe@example.com from the list')")
-    assert page.locator("text=zoe@example.com can get reminders again.").is_visible()
+    expect(page.locator("text=zoe@example.com can get reminders again.")).to_be_visible()
     assert page.locator("tr", has_text="zoe@example.com").count() == 0
 
 
@@ -85,8 +86,8 @@ def test_browser_stop_a_cart(served, page):
     page.goto(f"{base}/admin/carts?status=reminded")
     page.locator("table a").first.click()
     page.click("button:has-text('Stop this cart')")
-    assert page.locator("text=This cart gets no more reminders.").is_visible()
-    assert page.locator(".details .badge.stopped").is_visible()
+    expect(page.locator("text=This cart gets no more reminders.")).to_be_visible()
+    expect(page.locator(".details .badge.stopped")).to_be_visible()
     assert "Stopped by you" in page.inner_text(".timeline")
     shot(page, "cart-timeline")
 
@@ -173,9 +174,9 @@ def test_browser_erase_a_shopper_after_seeing_what_goes(served, page):
     check_page(page)
     page.click("button:has-text('Erase everything about ada@example.com')")
     notice = f"text=Erased everything about ada@example.com ({carts} carts)."
-    assert page.locator(notice).is_visible()
+    expect(page.locator(notice)).to_be_visible()
     page.goto(f"{base}/admin/carts?q=ada")
-    assert page.locator("text=No carts match.").is_visible()
+    expect(page.locator("text=No carts match.")).to_be_visible()
 
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])
@@ -190,7 +191,7 @@ def test_browser_error_pages_in_the_admins_look(served, new_page, width):
     response = page.goto(f"{base}/admin/carts/999999")
     assert response.status == 404
     assert page.locator("h1").inner_text() == "We could not find that"
-    assert page.locator("nav[aria-label='Cartback'] a", has_text="Carts").is_visible()
+    expect(page.locator("nav[aria-label='Cartback'] a", has_text="Carts")).to_be_visible()
     check_page(page)
 
 
@@ -216,8 +217,8 @@ def test_browser_refused_sign_in_links_in_the_admins_look(live_server, new_page,
         assert response.status == status
         # The admin's look without a signed-in store: our bar, no nav, the message in a card.
         assert page.locator("h1").inner_text() == heading
-        assert page.locator("header.topbar .brand").is_visible()
+        expect(page.locator("header.topbar .brand")).to_be_visible()
         assert page.locator("header.topbar nav").count() == 0
-        assert page.locator("section.card.error-page").is_visible()
+        expect(page.locator("section.card.error-page")).to_be_visible()
         assert page.locator("link[href$='admin/admin.css']").count() == 1
         check_page(page)

@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from playwright.sync_api import expect
 
 from app.db.models import Store
 from app.integrations.shopify.install import save_install
@@ -131,8 +132,8 @@ def test_browser_embedded_admin_without_shopifys_cdn_keeps_our_own_nav(shop, new
     page.route(CDN, lambda route: route.abort("internetdisconnected"))
     page.goto(login)
     assert page.evaluate("() => typeof window.shopify") == "undefined"
-    assert page.locator("header.topbar nav a", has_text="Settings").is_visible()
-    assert page.locator("h1", has_text="Dashboard").is_visible()
+    expect(page.locator("header.topbar nav a", has_text="Settings")).to_be_visible()
+    expect(page.locator("h1", has_text="Dashboard")).to_be_visible()
     # Polaris never arrived: its sections still look like our cards (white, rounded), once.
     card = page.locator("s-section", has=page.locator("h2", has_text="How each reminder performs"))
     look = "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).borderRadius]"

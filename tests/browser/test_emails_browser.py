@@ -3,6 +3,8 @@ placeholder and watch the preview follow, reset to default, send a test."""
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.browser.audit import NEEDS_CHROMIUM, shot
 from tests.browser.seed import signed_in
 
@@ -34,18 +36,18 @@ def test_browser_emails_edit_preview_reset_and_send_a_test(served, page, outbox)
     page.fill("#first_subject", "{item_count} things wait at {store_name}")
     page.fill("#accent_color", "#1a3d8f")
     page.click("button:has-text('Save')")
-    assert "Saved. New reminders use it." in page.inner_text("#email-notice")
+    expect(page.locator("#email-notice")).to_contain_text("Saved. New reminders use it.")
     assert page.input_value("#first_subject") == "{item_count} things wait at {store_name}"
     shot(page, "emails")
 
     page.click("button:has-text('Reset first reminder to default')")
-    assert "back to ours" in page.inner_text("#email-notice")
+    expect(page.locator("#email-notice")).to_contain_text("back to ours")
     assert page.input_value("#first_subject") == DEFAULT_SUBJECT
     assert preview_subject(page).startswith("Hi ")
     assert page.input_value("#accent_color") == "#1a3d8f"  # the brand is not a step's words
 
     page.click("button:has-text('Send me a test')")
-    assert "Test sent to hello@maple.example" in page.inner_text("#email-notice")
+    expect(page.locator("#email-notice")).to_contain_text("Test sent to hello@maple.example")
     tests = [m for m in outbox() if m["Subject"].startswith("[Test] ")]
     assert len(tests) == 1 and tests[0]["To"] == "hello@maple.example"
     assert tests[0]["Subject"].startswith("[Test] Hi ")
