@@ -10,7 +10,7 @@ time, with every promise of the per-cart path kept:
    held elsewhere is woken alone after the batch, waiting for it), the
    waiter decides each cart's move, the shoppers of the carts with a reminder
    due are locked in one sorted upsert (the atomic per-shopper cap, see
-   `app.carts.history.lock_shopper`), their history is read in two set-based
+   `app.carts.history.lock_shoppers`), their history is read in two set-based
    queries (`BatchHistory`), and each cart goes through the same gates and
    claim as one wake (`sender.gate`, then `sender.claim_many` for all that
    passed in one statement): the partial unique index still allows one

@@ -18,22 +18,16 @@ from app.privacy import tombstones
 REACHED_SHOPPER = (SendResult.SENT.value, SendResult.CLAIMED.value, SendResult.UNKNOWN.value)
 
 
-def lock_shopper(session: Session, store: Store, email: str | None, now: datetime) -> None:
-    """Hold the shopper's lock row until the caller's transaction ends.
+def lock_shoppers(session: Session, shoppers: Sequence[tuple[Store, str | None]],
+                  now: datetime) -> None:
+    """Hold each shopper's lock row until the caller's transaction ends, for a
+    whole batch in one statement.
 
     An upsert, so it both creates the row and takes the lock: PostgreSQL
     row-locks it (a second claimer waits, then reads what the first wrote),
-    SQLite's write lock does the same for the whole database.
-    """
-    lock_shoppers(session, [(store, email)], now)
-
-
-def lock_shoppers(session: Session, shoppers: Sequence[tuple[Store, str | None]],
-                  now: datetime) -> None:
-    """`lock_shopper` for a batch of carts in one statement.
-
-    Locked in one order (store, digest) by every batch, so two processes
-    claiming overlapping batches wait on each other instead of deadlocking.
+    SQLite's write lock does the same for the whole database. Locked in one
+    order (store, digest) by every batch, so two processes claiming
+    overlapping batches wait on each other instead of deadlocking.
     """
     rows = sorted({(store.id, tombstones.digest(store, "shopper", address))
                    for store, email in shoppers if (address := normalize_email(email))})
