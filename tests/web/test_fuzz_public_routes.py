@@ -274,7 +274,8 @@ def query(draw: Any, keys: list[str]) -> str:
 def test_fuzz_links_installs_and_ops(world, data):
     route = data.draw(st.sampled_from(["shopper", "shopify", "woocommerce", "ops"]))
     if route == "shopper":
-        token = data.draw(st.one_of(words, st.sampled_from(["a.b", "eyJ4IjoxfQ.x.y"])))
+        # "preview": the inert links of previews and test sends.
+        token = data.draw(st.one_of(words, st.sampled_from(["a.b", "eyJ4IjoxfQ.x.y", "preview"])))
         check(world, data.draw(st.sampled_from(["GET", "POST"])),
               f"/{data.draw(st.sampled_from(['r', 'u']))}/{token}",
               data={"List-Unsubscribe": "One-Click"})
@@ -295,7 +296,7 @@ def test_fuzz_links_installs_and_ops(world, data):
             page = data.draw(st.sampled_from(["admin", "plugin/status"]))
             check(world, "GET", f"/woocommerce/{page}?{urlencode(link)}")
         elif data.draw(st.booleans()):
-            page = data.draw(st.sampled_from(["connect", "connected"]))
+            page = data.draw(st.sampled_from(["connect", "connected", "plugin.zip"]))
             check(world, "GET", f"/woocommerce/{page}?{q}")
         else:
             raw = body(data.draw, {"key_id": 1, "user_id": "state", "consumer_key": "ck_x",
