@@ -216,3 +216,32 @@ def test_per_step_numbers_split_by_channel(store, post_custom, runtime, texts):
         rows = step_report(session, store.id, T0, T0 + timedelta(days=2), timedelta(days=7))
     assert [(r.step, r.channel, r.sent) for r in rows] == [
         ("first", "email", 0), ("first", "sms", 1), ("second", "email", 1)]
+
+
+@pytest.mark.parametrize("meanwhile", ["order", "stop"])
+def test_an_order_or_a_stop_arriving_while_the_text_is_built_stops_it(
+        store, post_custom, runtime, texts, monkeypatch, meanwhile):
+    """The race driven for real: while the claimed text is being composed, the
+    order webhook arrives (through the real route) or the shopper texts STOP.
+    The check just before the hand-over sees it: nothing is texted."""
+    from app.sms import optouts, texting
+
+    store = sms_store(runtime, store)
+    post_custom(texter_body(timezone="America/New_York"))
+    compose = texting.compose
+    happened = []
+
+    def compose_while_it_happens(**parts):
+        happened.append(meanwhile)
+        if meanwhile == "order":
+            post_custom(cart_body("order.placed", occurred_at=T0 + timedelta(hours=5)))
+        else:
+            with runtime.db.transaction() as session:
+                optouts.record_stop(session, PHONE, T0 + timedelta(hours=5))
+        return compose(**parts)
+
+    monkeypatch.setattr(texting, "compose", compose_while_it_happens)
+    wake_due(runtime, T0 + timedelta(hours=6))
+    assert happened == [meanwhile]  # the text was claimed and being built
+    assert texts() == []
+    assert all(result != "sent" for _, _, _, result, _ in sends(runtime))
